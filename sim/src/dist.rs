@@ -1,0 +1,331 @@
+//! Latency distributions: small mixtures of moment-matched Gamma components, evaluated with the
+//! Wilson–Hilferty approximation (SIMULATION.md §2.5).
+//! Invariant: a mixture keeps path classes apart (hit vs miss, first try vs retry) up to `K`
+//! components; when it must merge, it merges the two closest and preserves mean and variance.
+
+/// Most components a mixture keeps.
+pub const K: usize = 4;
+
+/// One component: weight, mean (s) and variance (s²).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Comp {
+    /// Weight (probability mass).
+    pub w: f64,
+    /// Mean, s.
+    pub m: f64,
+    /// Variance, s².
+    pub v: f64,
+}
+
+/// A mixture of up to `K` components; weights need not sum to 1 (the rest is "no success").
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Mix {
+    n: usize,
+    c: [Comp; K],
+}
+
+impl Mix {
+    /// Zero time with certainty.
+    pub fn zero() -> Self {
+        Self::point(0.0, 0.0)
+    }
+
+    /// One component of weight 1.
+    pub fn point(m: f64, v: f64) -> Self {
+        let mut c = [Comp::default(); K];
+        c[0] = Comp { w: 1.0, m, v };
+        Self { n: 1, c }
+    }
+
+    /// An empty mixture (weight 0).
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// Components.
+    pub fn comps(&self) -> &[Comp] {
+        &self.c[..self.n]
+    }
+
+    /// Total weight.
+    pub fn weight(&self) -> f64 {
+        self.comps().iter().map(|c| c.w).sum()
+    }
+
+    /// Mean of the normalized mixture.
+    pub fn mean(&self) -> f64 {
+        let w = self.weight();
+        if w <= 0.0 {
+            return 0.0;
+        }
+        self.comps().iter().map(|c| c.w * c.m).sum::<f64>() / w
+    }
+
+    /// Variance of the normalized mixture.
+    pub fn var(&self) -> f64 {
+        let w = self.weight();
+        if w <= 0.0 {
+            return 0.0;
+        }
+        let m = self.mean();
+        self.comps()
+            .iter()
+            .map(|c| c.w * (c.v + (c.m - m) * (c.m - m)))
+            .sum::<f64>()
+            / w
+    }
+
+    /// Adds an independent delay (mean, variance) to every component.
+    pub fn shifted(mut self, m: f64, v: f64) -> Self {
+        for c in &mut self.c[..self.n] {
+            c.m += m;
+            c.v += v;
+        }
+        self
+    }
+
+    /// Multiplies every weight by `f`.
+    pub fn scaled(mut self, f: f64) -> Self {
+        for c in &mut self.c[..self.n] {
+            c.w *= f;
+        }
+        self
+    }
+
+    /// Adds a component, merging the closest pair when full.
+    pub fn push(&mut self, comp: Comp) {
+        if comp.w <= 0.0 {
+            return;
+        }
+        if self.n == K {
+            self.merge_closest_with(comp);
+        } else {
+            self.c[self.n] = comp;
+            self.n += 1;
+        }
+    }
+
+    /// The mixture of `self` and `other` (weights as they are).
+    pub fn plus(mut self, other: &Mix) -> Self {
+        for &c in other.comps() {
+            self.push(c);
+        }
+        self
+    }
+
+    /// Sequential composition: independent sums, weights multiplied.
+    pub fn then(&self, other: &Mix) -> Self {
+        let mut out = Mix::empty();
+        for a in self.comps() {
+            for b in other.comps() {
+                out.push(Comp {
+                    w: a.w * b.w,
+                    m: a.m + b.m,
+                    v: a.v + b.v,
+                });
+            }
+        }
+        out
+    }
+
+    fn merge_closest_with(&mut self, extra: Comp) {
+        let mut all = [Comp::default(); K + 1];
+        all[..K].copy_from_slice(&self.c);
+        all[K] = extra;
+        let (mut bi, mut bj, mut best) = (0, 1, f64::INFINITY);
+        for i in 0..=K {
+            for j in i + 1..=K {
+                let d = (all[i].m - all[j].m).abs() / (all[i].m + all[j].m).max(1e-9);
+                if d < best {
+                    best = d;
+                    bi = i;
+                    bj = j;
+                }
+            }
+        }
+        let (a, b) = (all[bi], all[bj]);
+        let w = a.w + b.w;
+        let m = (a.w * a.m + b.w * b.m) / w;
+        let v = (a.w * (a.v + (a.m - m).powi(2)) + b.w * (b.v + (b.m - m).powi(2))) / w;
+        all[bi] = Comp { w, m, v };
+        let mut k = 0;
+        for (i, c) in all.iter().enumerate() {
+            if i != bj {
+                self.c[k] = *c;
+                k += 1;
+            }
+        }
+        self.n = K;
+    }
+
+    /// P(T ≤ t) of the normalized mixture.
+    pub fn cdf(&self, t: f64) -> f64 {
+        let w = self.weight();
+        if w <= 0.0 {
+            return 1.0;
+        }
+        self.comps()
+            .iter()
+            .map(|c| c.w * gamma_cdf(t, c.m, c.v))
+            .sum::<f64>()
+            / w
+    }
+
+    fn pdf(&self, t: f64) -> f64 {
+        let w = self.weight();
+        if w <= 0.0 {
+            return 0.0;
+        }
+        self.comps()
+            .iter()
+            .map(|c| c.w * gamma_pdf(t, c.m, c.v))
+            .sum::<f64>()
+            / w
+    }
+
+    /// The p-quantile of the mixture conditioned on T ≤ `cap` (successes within a timeout),
+    /// by Newton from `guess`, safeguarded by bisection.
+    pub fn quantile(&self, p: f64, cap: f64, guess: f64) -> f64 {
+        if self.weight() <= 0.0 {
+            return 0.0;
+        }
+        let f_cap = self.cdf(cap).max(1e-12);
+        let target = p * f_cap;
+        let (mut lo, mut hi) = (0.0, cap);
+        let mut t = if guess > 0.0 && guess < cap {
+            guess
+        } else {
+            self.mean().min(cap * 0.5)
+        };
+        for _ in 0..40 {
+            let f = self.cdf(t) - target;
+            if f.abs() < 1e-7 {
+                return t;
+            }
+            if f < 0.0 {
+                lo = t;
+            } else {
+                hi = t;
+            }
+            let d = self.pdf(t);
+            let next = if d > 0.0 { t - f / d } else { f64::NAN };
+            t = if next.is_finite() && next > lo && next < hi {
+                next
+            } else {
+                0.5 * (lo + hi)
+            };
+            if hi - lo < 1e-9 * cap.max(1e-3) {
+                break;
+            }
+        }
+        t
+    }
+}
+
+/// Variance floor relative to the mean: a zero-variance delay is a step the Gamma fit can't make.
+const MIN_SCV: f64 = 1e-4;
+
+fn shape(m: f64, v: f64) -> (f64, f64) {
+    let v = v.max(m * m * MIN_SCV).max(1e-18);
+    (m * m / v, v / m)
+}
+
+/// Gamma CDF with mean `m` and variance `v`, by Wilson–Hilferty.
+pub fn gamma_cdf(t: f64, m: f64, v: f64) -> f64 {
+    if m <= 0.0 {
+        return 1.0;
+    }
+    if t <= 0.0 {
+        return 0.0;
+    }
+    let (k, theta) = shape(m, v);
+    let s = (1.0 / (9.0 * k)).sqrt();
+    let z = ((t / (k * theta)).cbrt() - (1.0 - 1.0 / (9.0 * k))) / s;
+    normal_cdf(z)
+}
+
+fn gamma_pdf(t: f64, m: f64, v: f64) -> f64 {
+    if m <= 0.0 || t <= 0.0 {
+        return 0.0;
+    }
+    let (k, theta) = shape(m, v);
+    let s = (1.0 / (9.0 * k)).sqrt();
+    let u = t / (k * theta);
+    let z = (u.cbrt() - (1.0 - 1.0 / (9.0 * k))) / s;
+    let dz = u.cbrt() / (3.0 * t * s);
+    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt() * dz
+}
+
+/// Standard normal CDF.
+pub fn normal_cdf(z: f64) -> f64 {
+    0.5 * erfc(-z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function, fractional error below 1.2e-7 (Chebyshev fit, Numerical Recipes §6.2).
+pub fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_quantiles_are_close_to_exact() {
+        // M/M/1 sojourn is exponential: p99 = ln(100)·mean.
+        let m = Mix::point(0.05, 0.0025);
+        let p99 = m.quantile(0.99, 100.0, 0.0);
+        let exact = 100f64.ln() * 0.05;
+        assert!((p99 / exact - 1.0).abs() < 0.03, "{p99} vs {exact}");
+    }
+
+    #[test]
+    fn merging_preserves_mean_and_variance() {
+        let mut m = Mix::empty();
+        for i in 0..7 {
+            m.push(Comp {
+                w: 0.1 + f64::from(i) * 0.01,
+                m: 0.01 * f64::from(i + 1),
+                v: 1e-5,
+            });
+        }
+        let mut all = [Comp::default(); 7];
+        for (i, c) in all.iter_mut().enumerate() {
+            *c = Comp {
+                w: 0.1 + i as f64 * 0.01,
+                m: 0.01 * (i + 1) as f64,
+                v: 1e-5,
+            };
+        }
+        let w: f64 = all.iter().map(|c| c.w).sum();
+        let mean: f64 = all.iter().map(|c| c.w * c.m).sum::<f64>() / w;
+        let var: f64 = all
+            .iter()
+            .map(|c| c.w * (c.v + (c.m - mean).powi(2)))
+            .sum::<f64>()
+            / w;
+        assert_eq!(m.comps().len(), K);
+        assert!((m.mean() - mean).abs() < 1e-12);
+        assert!((m.var() - var).abs() < 1e-12);
+    }
+
+    #[test]
+    fn erfc_is_accurate() {
+        assert!((erfc(0.0) - 1.0).abs() < 1e-7);
+        assert!((erfc(1.0) - 0.157_299_207).abs() < 1e-7);
+        assert!((normal_cdf(2.326_347_874) - 0.99).abs() < 1e-6);
+    }
+}

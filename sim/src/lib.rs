@@ -1,0 +1,26 @@
+//! Stampede's simulation engine: a deterministic, fluid-flow model of a player's architecture
+//! under a level's traffic and faults (see SIMULATION.md and `sim/SPEC.md`).
+//! Invariant: pure. No IO, no clock, no global RNG, no hash-order iteration: the same level,
+//! seed and stamped actions give the same report stream, bit for bit, on the same build.
+#![warn(missing_docs)]
+
+pub mod action;
+pub mod arch;
+pub mod cache;
+pub mod dist;
+pub mod fault;
+mod flow;
+pub mod level;
+mod observe;
+pub mod queueing;
+pub mod report;
+pub mod rng;
+mod world;
+
+pub use action::{Action, Refusal};
+pub use level::{Level, LevelError, TimedAction};
+pub use report::{RunResult, TickReport};
+pub use world::{World, arch_cost};
+
+/// Engine version, recorded in receipts: a receipt re-simulates only on the same engine.
+pub const ENGINE_VERSION: &str = concat!("stampede-sim/", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,634 @@
+//! Turning a tick's state into what people see: metrics, alerts that say what is wrong and where,
+//! and the running score.
+//! Invariant: observation reads the world and never changes how it evolves (except ending a run
+//! that stayed in outage, which the rules define).
+
+use std::collections::BTreeMap;
+
+use crate::level::{Kind, Level, Origin};
+use crate::report::{
+    Alert, EdgeMetrics, NodeMetrics, RunResult, ScoreParts, Severity, SystemMetrics,
+};
+use crate::world::{BreakerState, World, billed_units};
+
+/// Ticks a condition must hold before its alert fires, and be gone before it resolves.
+const FIRE_AFTER_S: f64 = 1.0;
+const RESOLVE_AFTER_S: f64 = 3.0;
+
+#[derive(Debug, Clone, Default)]
+struct AlertState {
+    firing: bool,
+    on: u32,
+    off: u32,
+}
+
+/// Alerts by key, with hysteresis.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AlertBook {
+    states: BTreeMap<String, AlertState>,
+}
+
+/// Running totals for the score.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScoreBook {
+    ticks: u64,
+    compliant: u64,
+    offered: f64,
+    goodput: f64,
+    cost: f64,
+    worst_p99: f64,
+    outage_run: u64,
+    ended_in_outage: bool,
+}
+
+impl ScoreBook {
+    fn record(&mut self, lv: &Level, s: &SystemMetrics) {
+        let o = &lv.objectives;
+        self.ticks += 1;
+        self.offered += s.offered;
+        self.goodput += s.goodput;
+        self.cost += s.cost_per_hour;
+        if s.goodput > 0.0 {
+            self.worst_p99 = self.worst_p99.max(s.p99_ms);
+        }
+        let ok_latency = s.goodput <= 0.0 || s.p99_ms <= o.p99_ms;
+        if ok_latency && s.error_rate <= o.error_rate {
+            self.compliant += 1;
+        }
+        if s.offered > 0.0 && s.error_rate > o.outage_error_rate {
+            self.outage_run += 1;
+        } else {
+            self.outage_run = 0;
+        }
+    }
+
+    fn in_outage_too_long(&self, lv: &Level) -> bool {
+        self.outage_run as f64 >= lv.objectives.outage_s * f64::from(lv.tick_hz)
+    }
+
+    /// The judged result after `ticks` ticks; `time_up` is false when the run ended in outage.
+    pub(crate) fn result(&self, lv: &Level, ticks: u64, time_up: bool) -> RunResult {
+        let o = &lv.objectives;
+        let survived = time_up && !self.ended_in_outage;
+        let n = self.ticks.max(1) as f64;
+        let compliance = self.compliant as f64 / n;
+        let availability = if self.offered > 0.0 {
+            self.goodput / self.offered
+        } else {
+            1.0
+        };
+        let avg_cost = self.cost / n;
+        // Availability scores from a floor five times the allowed unavailability below the target.
+        let floor = 1.0 - 5.0 * (1.0 - o.min_availability).max(1e-4);
+        let avail_part = ((availability - floor) / (1.0 - floor)).clamp(0.0, 1.0);
+        let cost_part = if avg_cost > 0.0 {
+            (lv.par_cost_per_hour / avg_cost).min(1.0)
+        } else {
+            1.0
+        };
+        let survival = (ticks as f64 / lv.total_ticks().max(1) as f64).min(1.0);
+        let s = &lv.scoring;
+        let wsum = (s.slo + s.availability + s.cost).max(1e-9);
+        let score =
+            1000.0 * (s.slo * compliance + s.availability * avail_part + s.cost * cost_part) / wsum
+                * survival;
+        let failure = if !survived {
+            Some(format!(
+                "outage: error rate above {:.0}% for {}s",
+                o.outage_error_rate * 100.0,
+                o.outage_s
+            ))
+        } else if compliance < o.min_compliance {
+            Some(format!(
+                "SLO met {:.1}% of the time; {:.0}% needed",
+                compliance * 100.0,
+                o.min_compliance * 100.0
+            ))
+        } else if availability < o.min_availability {
+            Some(format!(
+                "availability {:.3}%; {:.2}% needed",
+                availability * 100.0,
+                o.min_availability * 100.0
+            ))
+        } else if avg_cost > lv.budget_per_hour + 1e-9 {
+            Some(format!(
+                "cost ${avg_cost:.2}/h over the ${:.2}/h budget",
+                lv.budget_per_hour
+            ))
+        } else {
+            None
+        };
+        let passed = failure.is_none();
+        let stars = if passed {
+            s.stars.iter().filter(|&&t| score >= t).count() as u8
+        } else {
+            0
+        };
+        RunResult {
+            score: (score * 10.0).round() / 10.0,
+            stars,
+            passed,
+            failure,
+            ticks,
+            survived,
+            slo_compliance: compliance,
+            availability,
+            avg_cost_per_hour: avg_cost,
+            worst_p99_ms: self.worst_p99,
+            parts: ScoreParts {
+                slo: compliance,
+                availability: avail_part,
+                cost: cost_part,
+                survival,
+            },
+        }
+    }
+}
+
+impl World {
+    /// Fills this tick's metrics, alerts and score.
+    pub(crate) fn observe(&mut self) {
+        self.system_metrics();
+        self.node_metrics();
+        self.edge_metrics();
+        self.raise_alerts();
+        let lv = std::sync::Arc::clone(&self.level);
+        self.score.record(&lv, &self.report.system);
+        if self.score.in_outage_too_long(&lv) {
+            self.score.ended_in_outage = true;
+            self.ended = Some(self.score.result(&lv, self.tick + 1, false));
+            let msg = self.end_message();
+            self.push_event("end", None, msg);
+        }
+    }
+
+    pub(crate) fn end_message(&self) -> String {
+        match &self.ended {
+            Some(r) if r.passed => format!(
+                "run complete: passed with {} star(s), score {:.0}",
+                r.stars, r.score
+            ),
+            Some(r) => format!(
+                "run over: failed ({}), score {:.0}",
+                r.failure.as_deref().unwrap_or("objectives not met"),
+                r.score
+            ),
+            None => String::new(),
+        }
+    }
+
+    pub(crate) fn push_event(&mut self, kind: &str, node: Option<&str>, message: String) {
+        self.pending.push(crate::report::Event {
+            kind: kind.to_owned(),
+            node: node.map(str::to_owned),
+            message,
+        });
+    }
+
+    fn system_metrics(&mut self) {
+        let lv = &self.level;
+        let client = self.arch.nodes.iter().position(|n| n.kind == Kind::Client);
+        let mut s = SystemMetrics {
+            errors: self.causes,
+            ..SystemMetrics::default()
+        };
+        let mut mix = crate::dist::Mix::empty();
+        let mut cap: f64 = 0.0;
+        if let Some(c) = client {
+            for &e in &self.outs[c] {
+                cap = cap.max(self.edge_timeout(e));
+                s.attempts += self.edges[e].sent.iter().sum::<f64>();
+            }
+            for (k, class) in lv.classes.iter().enumerate() {
+                let r = &self.nodes[c].resp[k];
+                let offered = self.ext[k];
+                match class.origin {
+                    Origin::User => {
+                        s.offered += offered;
+                        s.goodput += offered * r.ok;
+                        mix = mix.plus(&r.mix.scaled(offered * r.ok));
+                    }
+                    Origin::Bot => {
+                        s.bot_offered += offered;
+                        s.bot_served += offered * r.ok;
+                    }
+                }
+            }
+        }
+        s.error_rate = if s.offered > 0.0 {
+            (1.0 - s.goodput / s.offered).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        if mix.weight() > 0.0 && cap > 0.0 {
+            let mix = mix.scaled(1.0 / mix.weight());
+            let q = [0.5, 0.95, 0.99].map(|p| p);
+            for (j, p) in q.iter().enumerate() {
+                self.p_guess[j] = mix.quantile(*p, cap, self.p_guess[j]);
+            }
+            s.p50_ms = self.p_guess[0] * 1000.0;
+            s.p95_ms = self.p_guess[1] * 1000.0;
+            s.p99_ms = self.p_guess[2] * 1000.0;
+        }
+        s.cost_per_hour = self.running_cost();
+        self.report.tick = self.tick;
+        self.report.t = (self.tick + 1) as f64 * self.dt;
+        self.report.system = s;
+    }
+
+    /// Cost per hour of what runs now: serving, booting and restarting instances bill; crashed
+    /// ones do not.
+    pub(crate) fn running_cost(&self) -> f64 {
+        self.arch
+            .nodes
+            .iter()
+            .zip(&self.nodes)
+            .map(|(n, rt)| {
+                let price = self.level.instance_types[rt.itype].price_per_hour;
+                let units = match n.kind {
+                    Kind::Database | Kind::Cdn | Kind::Client => billed_units(n),
+                    _ => rt.up + rt.booting.len() as u32 + u32::from(rt.rolling > 0),
+                };
+                price * f64::from(units)
+            })
+            .sum()
+    }
+
+    fn node_metrics(&mut self) {
+        let lv = std::sync::Arc::clone(&self.level);
+        let ncls = lv.classes.len();
+        self.report
+            .nodes
+            .resize_with(self.nodes.len(), NodeMetrics::default);
+        for i in 0..self.nodes.len() {
+            let n = &self.arch.nodes[i];
+            let rt = &self.nodes[i];
+            let comp = &lv.components[rt.comp];
+            let itype = &lv.instance_types[rt.itype];
+            let arr: f64 = rt.arr.iter().sum();
+            let served: f64 = rt.proc.iter().sum();
+            let failed: f64 = (0..ncls).map(|k| rt.arr[k] * (1.0 - rt.resp[k].ok)).sum();
+            let dropped: f64 = (0..ncls).map(|k| rt.arr[k] * rt.fast_fail[k]).sum();
+            let latency = if arr > 0.0 {
+                (0..ncls)
+                    .map(|k| rt.arr[k] * rt.resp[k].mix.mean())
+                    .sum::<f64>()
+                    / arr
+            } else {
+                rt.resp.first().map_or(0.0, |r| r.mix.mean())
+            };
+            let cpu_work: f64 = (0..ncls)
+                .map(|k| {
+                    let cost = comp
+                        .service
+                        .get(&lv.classes[k].name)
+                        .or_else(|| comp.service.get("default"));
+                    let cpu_ms = cost.map_or(0.0, |c| c.cpu_ms.unwrap_or(c.ms));
+                    rt.proc[k] * cpu_ms / 1000.0 / itype.speed * rt.slow
+                })
+                .sum();
+            let cores = itype.vcpus
+                * f64::from(rt.up.max(1))
+                * match n.kind {
+                    Kind::Database => {
+                        f64::from(1 + rt.db.as_ref().map_or(0, |d| d.replicas_up))
+                            * f64::from(n.config.shards.unwrap_or(1))
+                    }
+                    _ => 1.0,
+                };
+            let db = rt.db.as_ref();
+            let state = if n.kind == Kind::Client {
+                "ok"
+            } else if db.is_some_and(|d| !d.primary_up) {
+                if db.is_some_and(|d| d.detect_at.is_some() || d.promote_at.is_some()) {
+                    "failing_over"
+                } else {
+                    "down"
+                }
+            } else if rt.up == 0 && n.kind != Kind::Database && n.kind != Kind::Cdn {
+                if rt.booting.is_empty() {
+                    "down"
+                } else {
+                    "booting"
+                }
+            } else if rt.rho >= 0.98 {
+                "saturated"
+            } else if rt.undetected > 0 || rt.down > 0 || (arr > 0.0 && failed / arr > 0.05) {
+                "degraded"
+            } else {
+                "ok"
+            };
+            let m = &mut self.report.nodes[i];
+            m.id.clone_from(&n.id);
+            m.state = state.to_owned();
+            m.up = if n.kind == Kind::Database {
+                db.map_or(0, |d| u32::from(d.primary_up) + d.replicas_up)
+            } else {
+                rt.up
+            };
+            m.booting = rt.booting.len() as u32 + u32::from(rt.rolling > 0);
+            m.utilization = rt.rho.min(1.0);
+            m.cpu = if n.kind == Kind::Client {
+                0.0
+            } else {
+                (cpu_work / cores).min(1.0)
+            };
+            m.queue = rt.lq;
+            m.in_rps = arr;
+            m.served_rps = served;
+            m.dropped_rps = dropped;
+            m.latency_ms = latency * 1000.0;
+            m.error_rate = if arr > 0.0 {
+                (failed / arr).clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            m.hit_ratio = rt.cache.as_ref().map(|c| {
+                let (mut h, mut w) = (0.0, 0.0);
+                for k in 0..ncls {
+                    let cacheable = if n.kind == Kind::Cdn {
+                        lv.classes[k].cdn_cacheable
+                    } else {
+                        lv.classes[k].op == crate::level::Op::Read
+                    };
+                    if cacheable {
+                        h += rt.arr[k] * c.hit[k];
+                        w += rt.arr[k];
+                    }
+                }
+                if w > 0.0 { h / w } else { 0.0 }
+            });
+            m.replication_lag_s = db.filter(|d| d.replicas_up > 0).map(|d| d.lag_s);
+            m.pool_use = rt.rho.min(1.0);
+            m.backlog = rt.queue.as_ref().map(|q| q.backlog);
+            m.dead_letters = rt.queue.as_ref().map(|q| q.dead);
+            m.cost_per_hour = {
+                let units = match n.kind {
+                    Kind::Database | Kind::Cdn | Kind::Client => billed_units(n),
+                    _ => rt.up + rt.booting.len() as u32 + u32::from(rt.rolling > 0),
+                };
+                itype.price_per_hour * f64::from(units)
+            };
+        }
+    }
+
+    fn edge_metrics(&mut self) {
+        let ncls = self.level.classes.len();
+        self.report
+            .edges
+            .resize_with(self.edges.len(), EdgeMetrics::default);
+        for (j, e) in self.edges.iter().enumerate() {
+            let a = &self.arch.edges[j];
+            let attempts: f64 = e.base.iter().sum::<f64>() + e.due.iter().sum::<f64>();
+            let fail = if attempts > 0.0 {
+                (0..ncls)
+                    .map(|k| (e.base[k] + e.due[k]) * e.fail[k])
+                    .sum::<f64>()
+                    / attempts
+            } else {
+                0.0
+            };
+            let m = &mut self.report.edges[j];
+            m.from.clone_from(&a.from);
+            m.to.clone_from(&a.to);
+            m.attempts_rps = attempts;
+            m.retries_rps = e.retries_rps;
+            m.failure = fail;
+            m.breaker = match (a.config.breaker.is_some(), e.breaker) {
+                (false, _) => "none",
+                (true, BreakerState::Closed) => "closed",
+                (true, BreakerState::Open) => "open",
+                (true, BreakerState::HalfOpen) => "half_open",
+            }
+            .to_owned();
+        }
+    }
+
+    fn raise_alerts(&mut self) {
+        let hz = f64::from(self.level.tick_hz);
+        let obj = self.level.objectives.clone();
+        let mut conds: Vec<(String, Option<String>, Severity, bool, String)> = Vec::new();
+        let s = &self.report.system;
+        conds.push((
+            "system/p99".to_owned(),
+            None,
+            Severity::Critical,
+            s.goodput > 0.0 && s.p99_ms > obj.p99_ms,
+            format!(
+                "p99 latency is {:.0} ms, over the {:.0} ms objective",
+                s.p99_ms, obj.p99_ms
+            ),
+        ));
+        let worst = worst_cause(&s.errors);
+        conds.push((
+            "system/errors".to_owned(),
+            None,
+            Severity::Critical,
+            s.error_rate > obj.error_rate,
+            format!(
+                "{:.1}% of requests fail (objective {:.1}%); most failures: {worst}",
+                s.error_rate * 100.0,
+                obj.error_rate * 100.0
+            ),
+        ));
+        conds.push((
+            "system/budget".to_owned(),
+            None,
+            Severity::Warning,
+            s.cost_per_hour > self.level.budget_per_hour,
+            format!(
+                "running cost ${:.2}/h is over the ${:.2}/h budget",
+                s.cost_per_hour, self.level.budget_per_hour
+            ),
+        ));
+        for (i, m) in self.report.nodes.iter().enumerate() {
+            let n = &self.arch.nodes[i];
+            if n.kind == Kind::Client {
+                continue;
+            }
+            let id = &n.id;
+            let rt = &self.nodes[i];
+            conds.push((
+                format!("{id}/down"),
+                Some(id.clone()),
+                Severity::Critical,
+                m.state == "down",
+                format!("{id} has no healthy instance: requests to it fail"),
+            ));
+            let waiting_on_deps = m.cpu < 0.5 * m.utilization && !self.outs[i].is_empty();
+            conds.push((
+                format!("{id}/saturated"),
+                Some(id.clone()),
+                Severity::Warning,
+                m.utilization >= 0.9 && m.in_rps > 0.0,
+                if waiting_on_deps && n.kind == Kind::Service {
+                    format!(
+                        "{id}: {:.0}% of threads busy but CPU only {:.0}%: it is waiting on a slow dependency. Add a timeout or a breaker on its calls, or fix what it calls",
+                        m.utilization * 100.0,
+                        m.cpu * 100.0
+                    )
+                } else {
+                    format!(
+                        "{id} is {:.0}% busy with {:.0} requests queued: latency climbs steeply now. Add instances or a larger type",
+                        m.utilization * 100.0,
+                        m.queue
+                    )
+                },
+            ));
+            conds.push((
+                format!("{id}/errors"),
+                Some(id.clone()),
+                Severity::Critical,
+                m.error_rate > 0.05 && m.in_rps > 0.0,
+                format!("{id}: {:.0}% of its requests fail", m.error_rate * 100.0),
+            ));
+            if rt.undetected > 0 {
+                conds.push((
+                    format!("{id}/dead_in_rotation"),
+                    Some(id.clone()),
+                    Severity::Critical,
+                    true,
+                    format!(
+                        "{id}: {} crashed instance(s) still get traffic until health checks notice",
+                        rt.undetected
+                    ),
+                ));
+            } else {
+                conds.push((
+                    format!("{id}/dead_in_rotation"),
+                    Some(id.clone()),
+                    Severity::Critical,
+                    false,
+                    String::new(),
+                ));
+            }
+            if let Some(lag) = m.replication_lag_s {
+                conds.push((
+                    format!("{id}/replication_lag"),
+                    Some(id.clone()),
+                    Severity::Warning,
+                    lag > 5.0,
+                    format!("{id}: replicas are {lag:.1} s behind the primary; reads there are stale and a failover now loses writes"),
+                ));
+            }
+            if let Some(h) = m.hit_ratio {
+                let stampede = rt
+                    .cache
+                    .as_ref()
+                    .is_some_and(|c| c.stampede.is_some() || c.warm_n.is_some());
+                conds.push((
+                    format!("{id}/cold"),
+                    Some(id.clone()),
+                    Severity::Warning,
+                    stampede && m.in_rps > 0.0,
+                    format!(
+                        "{id} is cold (hit ratio {:.0}%): misses go to its origin",
+                        h * 100.0
+                    ),
+                ));
+            }
+            if let Some(b) = m.backlog {
+                let age = if rt.queue.as_ref().is_some_and(|q| q.drained > 0.0) {
+                    b / rt.queue.as_ref().map_or(1.0, |q| q.drained)
+                } else {
+                    b
+                };
+                conds.push((
+                    format!("{id}/backlog"),
+                    Some(id.clone()),
+                    Severity::Warning,
+                    age > 30.0,
+                    format!("{id}: {b:.0} messages waiting, about {age:.0} s of work: consumers are behind"),
+                ));
+            }
+        }
+        for (j, e) in self.report.edges.iter().enumerate() {
+            let key = format!("{}->{}", e.from, e.to);
+            conds.push((
+                format!("{key}/breaker"),
+                Some(key.clone()),
+                Severity::Warning,
+                e.breaker == "open",
+                format!(
+                    "breaker {} → {} is open: calls fail fast while {} recovers",
+                    e.from, e.to, e.to
+                ),
+            ));
+            let base: f64 = self.edges[j].base.iter().sum();
+            conds.push((
+                format!("{key}/retry_storm"),
+                Some(key.clone()),
+                Severity::Critical,
+                base > 0.0 && e.retries_rps > 0.5 * base,
+                format!(
+                    "{} → {}: retries are {:.0}% of first attempts: a retry storm. Add jitter, a retry budget or a breaker",
+                    e.from,
+                    e.to,
+                    100.0 * e.retries_rps / base.max(1e-9)
+                ),
+            ));
+        }
+        let fire = (FIRE_AFTER_S * hz).ceil().max(1.0) as u32;
+        let resolve = (RESOLVE_AFTER_S * hz).ceil().max(1.0) as u32;
+        for (key, node, severity, on, message) in conds {
+            let st = self.alerts.states.entry(key.clone()).or_default();
+            if on {
+                st.on += 1;
+                st.off = 0;
+            } else {
+                st.off += 1;
+                st.on = 0;
+            }
+            let change = if !st.firing && st.on >= fire {
+                st.firing = true;
+                Some(true)
+            } else if st.firing && st.off >= resolve {
+                st.firing = false;
+                Some(false)
+            } else {
+                None
+            };
+            if let Some(firing) = change {
+                let message = if firing {
+                    message
+                } else {
+                    format!("resolved: {key}")
+                };
+                self.report.alerts.push(Alert {
+                    key,
+                    node,
+                    severity,
+                    firing,
+                    message,
+                });
+            }
+        }
+    }
+
+    /// Keys of the alerts firing now.
+    pub fn active_alerts(&self) -> Vec<String> {
+        self.alerts
+            .states
+            .iter()
+            .filter(|(_, s)| s.firing)
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+}
+
+fn worst_cause(c: &crate::report::ErrorCauses) -> &'static str {
+    let all = [
+        (c.timeout, "timeouts"),
+        (c.overload, "queues full (overload)"),
+        (c.down, "instances down"),
+        (c.rate_limited, "rate limiting"),
+        (c.breaker_open, "open breakers"),
+        (c.partition, "a network partition"),
+    ];
+    all.iter()
+        .fold(
+            (0.0, "none"),
+            |best, &(v, n)| if v > best.0 { (v, n) } else { best },
+        )
+        .1
+}
