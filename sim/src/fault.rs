@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use crate::level::{Level, Origin};
 
 /// A fault with its timing.
+// NOTE: no `deny_unknown_fields` here: serde cannot combine it with `flatten`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// When it starts, s.
     #[serde(default)]

@@ -648,8 +648,10 @@ impl World {
             .filter(|&k| lv.classes[k].op == Op::Read)
             .map(|k| n.arr[k])
             .sum();
+        // Only writes to the keys this cache holds invalidate it (a write class with its own key
+        // space, such as creating new short links, never touches cached entries).
         let writes: f64 = (0..ncls)
-            .filter(|&k| lv.classes[k].op == Op::Write)
+            .filter(|&k| lv.classes[k].op == Op::Write && lv.classes[k].keys.is_none())
             .map(|k| n.arr[k])
             .sum();
         let cap = f64::from(up) * itype.memory_gb * 1.0e6 / lv.keys.item_kb;
@@ -680,7 +682,8 @@ impl World {
         });
         let stampede_share = c.stampede.map_or(0.0, |(count, _)| c.pop.top_share(count));
         let coalesce = cfg.coalesce.unwrap_or(false);
-        let mut warm_done = warm.is_some();
+        // Warm-up only progresses (and ends) while the cache is up and being read.
+        let mut warm_done = warm.is_some() && up > 0;
         for k in 0..ncls {
             let class = &lv.classes[k];
             let cacheable = if kind == Kind::Cdn {

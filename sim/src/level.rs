@@ -537,6 +537,11 @@ impl Level {
         Ok(level)
     }
 
+    /// The JSON Schema of level files, generated from these types.
+    pub fn json_schema() -> String {
+        serde_json::to_string_pretty(&schemars::schema_for!(Level)).unwrap_or_default()
+    }
+
     /// Seconds per tick.
     pub fn dt(&self) -> f64 {
         1.0 / f64::from(self.tick_hz)

@@ -265,6 +265,9 @@ impl World {
             let rt = &mut w.nodes[i];
             rt.up += rt.booting.len() as u32;
             rt.booting.clear();
+            if let Some(c) = rt.cache.as_mut() {
+                c.warm_n = None;
+            }
         }
         for e in &level.start.edges {
             w.apply(&Action::Connect {
@@ -643,6 +646,14 @@ impl World {
                         .unwrap_or(0);
                     let rt = &mut self.nodes[i];
                     rt.itype = it;
+                    if let Some(db) = rt.db.as_mut() {
+                        // A database primary restarts on its new type; replicas keep serving reads.
+                        if db.primary_up {
+                            db.primary_up = false;
+                            db.restart_at = Some(now + boot.max(1));
+                        }
+                        return self.finish_commit(next);
+                    }
                     rt.rolling = rt.up;
                     if rt.rolling > 0 {
                         rt.up -= 1;
@@ -667,6 +678,10 @@ impl World {
             }
             _ => {}
         }
+        self.finish_commit(next);
+    }
+
+    fn finish_commit(&mut self, next: Architecture) {
         let old: Vec<(String, String, EdgeRt)> = self
             .arch
             .edges
@@ -710,7 +725,8 @@ impl World {
                 pop: Popularity::zipf(&key_space, self.hot_share),
                 tc: 0.0,
                 capacity: 0.0,
-                warm_n: None,
+                // A new cache starts empty; the level's own start caches are warm.
+                warm_n: Some(0.0),
                 cohort_at: None,
                 stampede: None,
                 steady: vec![0.0; ncls],

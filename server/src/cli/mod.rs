@@ -1,0 +1,54 @@
+//! Command-line interface: every setting is a flag with an environment variable.
+
+mod levels;
+mod sim;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Stampede: a multiplayer game for learning and competing at system design.
+#[derive(Debug, Parser)]
+#[command(name = "stampede", version, about)]
+pub(crate) struct Cli {
+    /// Directory holding the level files.
+    #[arg(long, env = "STAMPEDE_LEVELS_DIR", global = true, default_value_os_t = levels::default_dir())]
+    levels_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a level headless: one JSON object per tick, then a summary with the score.
+    Sim(sim::SimArgs),
+    /// Work with level files.
+    Levels {
+        #[command(subcommand)]
+        command: LevelsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LevelsCommand {
+    /// Validate every level, play its solutions and a do-nothing run, and print a table.
+    Check,
+    /// Print the JSON Schema of level files.
+    Schema,
+}
+
+/// Runs the command; returns the process exit code.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Sim(args) => sim::run(&cli.levels_dir, &args),
+        Command::Levels {
+            command: LevelsCommand::Check,
+        } => levels::check(&cli.levels_dir),
+        Command::Levels {
+            command: LevelsCommand::Schema,
+        } => {
+            println!("{}", levels::schema()?);
+            Ok(0)
+        }
+    }
+}
