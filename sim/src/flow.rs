@@ -221,6 +221,7 @@ impl World {
         if up == 0 {
             n.rho = 0.0;
             n.lq = 0.0;
+            n.wait = 0.0;
             n.capacity_rps = 0.0;
             for k in 0..ncls {
                 if is_cache {
@@ -247,6 +248,7 @@ impl World {
         let out = st.step(lam / f64::from(up), h_bar, ca2, cs2, max_in, dt);
         n.rho = out.rho;
         n.lq = out.lq * f64::from(up);
+        n.wait = out.wait_mean;
         n.capacity_rps = f64::from(up) * f64::from(c) / h_bar;
         let served = out.served * f64::from(up);
         let drop_frac = if lam > 0.0 {
@@ -400,6 +402,7 @@ impl World {
         let mut outs = [crate::queueing::StationTick::default(); 4];
         let mut rho_max: f64 = 0.0;
         let mut lq = 0.0;
+        let (mut wait_sum, mut served_sum) = (0.0, 0.0);
         let mut dropped = 0.0;
         let max_in = f64::from(c) + f64::from(cfg.queue_limit.unwrap_or(10_000));
         let ca2 = n.ca2_in;
@@ -427,10 +430,17 @@ impl World {
                 rho_max = rho_max.max(outs[s].rho);
             }
             lq += outs[s].lq * copies;
+            wait_sum += outs[s].served * copies * outs[s].wait_mean;
+            served_sum += outs[s].served * copies;
             dropped += outs[s].dropped * copies;
         }
         n.rho = rho_max;
         n.lq = lq;
+        n.wait = if served_sum > 0.0 {
+            wait_sum / served_sum
+        } else {
+            0.0
+        };
         n.capacity_rps = f64::from(c) / svc[0].max(1e-6);
         self.causes.overload += dropped;
         for k in 0..ncls {

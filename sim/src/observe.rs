@@ -338,6 +338,7 @@ impl World {
             m.served_rps = served;
             m.dropped_rps = dropped;
             m.latency_ms = latency * 1000.0;
+            m.wait_ms = rt.wait * 1000.0;
             m.error_rate = if arr > 0.0 {
                 (failed / arr).clamp(0.0, 1.0)
             } else {

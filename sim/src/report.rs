@@ -74,6 +74,9 @@ pub struct NodeMetrics {
     pub dropped_rps: f64,
     /// Mean response time seen by callers (downstream included), ms.
     pub latency_ms: f64,
+    /// Mean wait for a server (thread) before service starts, ms; `queue` = `served_rps` × this
+    /// (Little's law).
+    pub wait_ms: f64,
     /// Share of failed requests among those answered here.
     pub error_rate: f64,
     /// Cache or CDN hit ratio (absent for other kinds).

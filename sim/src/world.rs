@@ -124,6 +124,8 @@ pub(crate) struct NodeRt {
     pub down_var: Vec<f64>,
     pub rho: f64,
     pub lq: f64,
+    /// Mean wait before service, s, over the node's stations (load-weighted).
+    pub wait: f64,
     pub capacity_rps: f64,
     pub ca2_in: f64,
     pub cache: Option<CacheRt>,
@@ -780,6 +782,7 @@ impl World {
             down_var: vec![0.0; ncls],
             rho: 0.0,
             lq: 0.0,
+            wait: 0.0,
             capacity_rps: 0.0,
             ca2_in: 1.0,
             cache,
