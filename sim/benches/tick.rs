@@ -111,7 +111,7 @@ fn replay_level() -> Arc<Level> {
     level.traffic.spikes = vec![Spike {
         at_s: 200.0,
         for_s: 30.0,
-        multiplier: 1.5,
+        multiplier: 1.3,
     }];
     let node = |id: &str| id.to_owned();
     level.faults = vec![
@@ -119,8 +119,8 @@ fn replay_level() -> Arc<Level> {
             150.0,
             60.0,
             Fault::SlowNode {
-                node: node("search-index"),
-                factor: 3.0,
+                node: node("recs-db"),
+                factor: 4.0,
             },
         ),
         fault(

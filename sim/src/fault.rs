@@ -2,6 +2,9 @@
 //! Invariant: a fault names only things the level defines; targets that the player may have
 //! removed are skipped with an event, never a panic.
 
+// Validation writes `!(x > 0.0)` on purpose: the negation also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -4,6 +4,9 @@
 //! Invariant: the forward pass reads downstream state only from the previous tick (the Little's
 //! law coupling); the reverse pass reads only this tick's, so each tick is one causal step.
 
+// Per-class loops index several parallel per-class arrays at once; iterators would obscure that.
+#![allow(clippy::needless_range_loop)]
+
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
 use crate::level::{Kind, Op, Origin};
@@ -161,9 +164,7 @@ impl World {
         }
         self.causes.rate_limited += rejected;
         if kind == Kind::Client {
-            for k in 0..ncls {
-                n.proc[k] = adm[k];
-            }
+            n.proc.copy_from_slice(&adm[..ncls]);
             return;
         }
         if kind == Kind::Database {

@@ -2,6 +2,9 @@
 //! Invariant: a `Level` that `Level::from_toml` returned is internally consistent (every name it
 //! uses resolves), so the engine never has to re-check it.
 
+// Validation writes `!(x > 0.0)` on purpose: the negation also rejects NaN.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use std::collections::BTreeMap;
 
 use schemars::JsonSchema;

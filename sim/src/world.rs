@@ -251,9 +251,10 @@ impl World {
             causes: crate::report::ErrorCauses::default(),
             p_guess: [0.0; 3],
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
-            level: Arc::clone(&level),
+            level,
         };
-        for n in &level.start.nodes {
+        let start = w.level.start.clone();
+        for n in &start.nodes {
             w.apply(&Action::AddNode {
                 id: n.id.clone(),
                 component: n.component.clone(),
@@ -271,7 +272,7 @@ impl World {
                 c.warm_n = None;
             }
         }
-        for e in &level.start.edges {
+        for e in &start.edges {
             w.apply(&Action::Connect {
                 from: e.from.clone(),
                 to: e.to.clone(),

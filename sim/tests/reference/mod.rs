@@ -14,13 +14,13 @@ use std::collections::{BinaryHeap, VecDeque};
 /// xoshiro256** seeded through SplitMix64: small, fast, and good enough that sampling noise,
 /// not generator artefacts, is the only error source.
 #[derive(Debug, Clone)]
-pub struct Rng {
+pub(crate) struct Rng {
     s: [u64; 4],
 }
 
 impl Rng {
     /// A generator whose whole stream is fixed by `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         let mut z = seed;
         let mut splitmix = || {
             z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -35,7 +35,7 @@ impl Rng {
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let out = self.s[1].wrapping_mul(5).rotate_left(7).wrapping_mul(9);
         let t = self.s[1] << 17;
         self.s[2] ^= self.s[0];
@@ -48,12 +48,12 @@ impl Rng {
     }
 
     /// Uniform in (0, 1]; never 0, so its logarithm is finite.
-    pub fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
     }
 
     /// Exponential with the given mean.
-    pub fn exp(&mut self, mean: f64) -> f64 {
+    pub(crate) fn exp(&mut self, mean: f64) -> f64 {
         -mean * self.uniform().ln()
     }
 }
@@ -90,14 +90,14 @@ impl<E> Ord for Due<E> {
 
 /// The event heap.
 #[derive(Debug)]
-pub struct Agenda<E> {
+pub(crate) struct Agenda<E> {
     heap: BinaryHeap<Due<E>>,
     seq: u64,
 }
 
 impl<E> Agenda<E> {
     /// An empty agenda.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             heap: BinaryHeap::new(),
             seq: 0,
@@ -105,7 +105,7 @@ impl<E> Agenda<E> {
     }
 
     /// Schedules `ev` at time `t`.
-    pub fn at(&mut self, t: f64, ev: E) {
+    pub(crate) fn at(&mut self, t: f64, ev: E) {
         self.seq += 1;
         self.heap.push(Due {
             t,
@@ -115,7 +115,7 @@ impl<E> Agenda<E> {
     }
 
     /// The earliest event and its time.
-    pub fn pop(&mut self) -> Option<(f64, E)> {
+    pub(crate) fn pop(&mut self) -> Option<(f64, E)> {
         self.heap.pop().map(|d| (d.t, d.ev))
     }
 }
@@ -123,7 +123,7 @@ impl<E> Agenda<E> {
 /// A FIFO queue in front of `c` identical servers. It only tracks who holds a server and who
 /// waits; the caller draws service times, so a slowdown applies to services that start during it.
 #[derive(Debug)]
-pub struct Fifo<J> {
+pub(crate) struct Fifo<J> {
     servers: usize,
     busy: usize,
     waiting: VecDeque<J>,
@@ -131,7 +131,7 @@ pub struct Fifo<J> {
 
 impl<J> Fifo<J> {
     /// `servers` idle servers and an unbounded queue.
-    pub fn new(servers: usize) -> Self {
+    pub(crate) fn new(servers: usize) -> Self {
         Self {
             servers,
             busy: 0,
@@ -140,7 +140,7 @@ impl<J> Fifo<J> {
     }
 
     /// A job arrives: returns it if a server was free and it starts now, else it waits.
-    pub fn arrive(&mut self, job: J) -> Option<J> {
+    pub(crate) fn arrive(&mut self, job: J) -> Option<J> {
         if self.busy < self.servers {
             self.busy += 1;
             Some(job)
@@ -151,7 +151,7 @@ impl<J> Fifo<J> {
     }
 
     /// A service ended: returns the next job to start on the freed server, if any waits.
-    pub fn depart(&mut self) -> Option<J> {
+    pub(crate) fn depart(&mut self) -> Option<J> {
         let next = self.waiting.pop_front();
         if next.is_none() {
             self.busy -= 1;
@@ -160,14 +160,14 @@ impl<J> Fifo<J> {
     }
 
     /// Jobs waiting, not in service.
-    pub fn queued(&self) -> usize {
+    pub(crate) fn queued(&self) -> usize {
         self.waiting.len()
     }
 }
 
 /// Counts per one-second bin; events past the end are not counted.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bins(pub Vec<f64>);
+pub(crate) struct Bins(pub Vec<f64>);
 
 impl Bins {
     fn new(seconds: usize) -> Self {
@@ -183,12 +183,12 @@ impl Bins {
     }
 
     /// Mean per bin over `[from, to)` seconds.
-    pub fn mean(&self, from: usize, to: usize) -> f64 {
+    pub(crate) fn mean(&self, from: usize, to: usize) -> f64 {
         self.0[from..to].iter().sum::<f64>() / (to - from) as f64
     }
 
     /// Sum over `[from, to)` seconds.
-    pub fn sum(&self, from: usize, to: usize) -> f64 {
+    pub(crate) fn sum(&self, from: usize, to: usize) -> f64 {
         self.0[from..to].iter().sum()
     }
 
@@ -201,45 +201,45 @@ impl Bins {
 
 /// Users → one FIFO server group, with a client timeout, retries and backoff, and a slowdown.
 #[derive(Debug, Clone)]
-pub struct RetryStorm {
+pub(crate) struct RetryStorm {
     /// Poisson arrival rate of new (logical) requests, /s.
-    pub rate: f64,
+    pub(crate) rate: f64,
     /// Servers.
-    pub servers: usize,
+    pub(crate) servers: usize,
     /// Mean exponential service time, s.
-    pub service_s: f64,
+    pub(crate) service_s: f64,
     /// Service times of services that start in `[slow_from, slow_until)` are multiplied by this.
-    pub slow_factor: f64,
+    pub(crate) slow_factor: f64,
     /// Start of the slowdown, s.
-    pub slow_from: f64,
+    pub(crate) slow_from: f64,
     /// End of the slowdown, s.
-    pub slow_until: f64,
+    pub(crate) slow_until: f64,
     /// The client abandons an attempt after this long, s; the server never learns of it.
-    pub timeout_s: f64,
+    pub(crate) timeout_s: f64,
     /// Retries after the first attempt.
-    pub retries: u32,
+    pub(crate) retries: u32,
     /// Wait after a timeout before retry g+1 is `backoff_s · 2^g`.
-    pub backoff_s: f64,
+    pub(crate) backoff_s: f64,
     /// New requests arrive during `[0, duration_s)`; the run continues until every one resolves.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
 }
 
 /// A retry-storm run, per second: requests by the second they arrived in (outcomes), attempts and
 /// completions by the second they happened in.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetryTrace {
+pub(crate) struct RetryTrace {
     /// New requests.
-    pub offered: Bins,
+    pub(crate) offered: Bins,
     /// Requests that eventually succeeded, by arrival second.
-    pub goodput: Bins,
+    pub(crate) goodput: Bins,
     /// Requests that failed every attempt, by arrival second.
-    pub failed: Bins,
+    pub(crate) failed: Bins,
     /// Attempts reaching the server (first tries and retries).
-    pub attempts: Bins,
+    pub(crate) attempts: Bins,
     /// Of which retries.
-    pub retries: Bins,
+    pub(crate) retries: Bins,
     /// Services completed, whether or not the client still waited.
-    pub served: Bins,
+    pub(crate) served: Bins,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -266,7 +266,7 @@ enum StormEv {
 
 impl RetryStorm {
     /// One run with `seed`.
-    pub fn run(&self, seed: u64) -> RetryTrace {
+    pub(crate) fn run(&self, seed: u64) -> RetryTrace {
         let secs = self.duration_s.ceil() as usize;
         let mut tr = RetryTrace {
             offered: Bins::new(secs),
@@ -348,7 +348,7 @@ impl RetryStorm {
 
     /// The mean trace over `runs` independent seeds from `seed`: an estimate of the expected
     /// trajectory, which is what a fluid model claims to compute.
-    pub fn ensemble(&self, seed: u64, runs: u64) -> RetryTrace {
+    pub(crate) fn ensemble(&self, seed: u64, runs: u64) -> RetryTrace {
         let traces: Vec<RetryTrace> = (0..runs).map(|i| self.run(seed + i)).collect();
         let w = 1.0 / runs as f64;
         let mut m = traces[0].clone();
@@ -376,13 +376,13 @@ impl RetryStorm {
 
 /// Zipf(s) over keys 0..n (key 0 hottest), sampled by inverting the exact CDF.
 #[derive(Debug, Clone)]
-pub struct Zipf {
+pub(crate) struct Zipf {
     cdf: Vec<f64>,
 }
 
 impl Zipf {
     /// The distribution over `n` keys with exponent `s`.
-    pub fn new(n: usize, s: f64) -> Self {
+    pub(crate) fn new(n: usize, s: f64) -> Self {
         let mut acc = 0.0;
         let mut cdf: Vec<f64> = (1..=n)
             .map(|i| {
@@ -397,7 +397,7 @@ impl Zipf {
     }
 
     /// A key.
-    pub fn sample(&self, rng: &mut Rng) -> usize {
+    pub(crate) fn sample(&self, rng: &mut Rng) -> usize {
         let u = rng.uniform();
         self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
     }
@@ -406,7 +406,7 @@ impl Zipf {
 /// An exact LRU cache over keys 0..n, as an intrusive doubly linked list in arrays (index n is
 /// the sentinel: its `next` is the most recent key, its `prev` the least recent).
 #[derive(Debug, Clone)]
-pub struct Lru {
+pub(crate) struct Lru {
     capacity: usize,
     len: usize,
     prev: Vec<usize>,
@@ -416,7 +416,7 @@ pub struct Lru {
 
 impl Lru {
     /// An empty cache of `capacity` entries over `keys` keys.
-    pub fn new(keys: usize, capacity: usize) -> Self {
+    pub(crate) fn new(keys: usize, capacity: usize) -> Self {
         let mut c = Self {
             capacity,
             len: 0,
@@ -429,7 +429,7 @@ impl Lru {
     }
 
     /// Drops every entry (a flush).
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         let head = self.resident.len();
         self.resident.fill(false);
         self.len = 0;
@@ -438,7 +438,7 @@ impl Lru {
     }
 
     /// Entries held.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.len
     }
 
@@ -458,7 +458,7 @@ impl Lru {
     }
 
     /// A lookup: true on a hit, which also makes the key the most recent.
-    pub fn get(&mut self, k: usize) -> bool {
+    pub(crate) fn get(&mut self, k: usize) -> bool {
         if self.resident[k] {
             self.unlink(k);
             self.push_front(k);
@@ -469,7 +469,7 @@ impl Lru {
     }
 
     /// Stores `k` as the most recent entry, evicting the least recent when full.
-    pub fn put(&mut self, k: usize) {
+    pub(crate) fn put(&mut self, k: usize) {
         if self.capacity == 0 {
             return;
         }
@@ -492,39 +492,39 @@ impl Lru {
 
 /// Users → look-aside LRU cache → a FIFO backend, reads only, Zipf keys, one flush.
 #[derive(Debug, Clone)]
-pub struct CacheFlush {
+pub(crate) struct CacheFlush {
     /// Poisson read rate, /s.
-    pub rate: f64,
+    pub(crate) rate: f64,
     /// Distinct keys.
-    pub keys: usize,
+    pub(crate) keys: usize,
     /// Zipf exponent.
-    pub zipf_s: f64,
+    pub(crate) zipf_s: f64,
     /// Cache entries.
-    pub capacity: usize,
+    pub(crate) capacity: usize,
     /// Every entry is dropped at this time, s.
-    pub flush_at: f64,
+    pub(crate) flush_at: f64,
     /// Backend servers.
-    pub db_servers: usize,
+    pub(crate) db_servers: usize,
     /// Mean exponential backend service time, s.
-    pub db_service_s: f64,
+    pub(crate) db_service_s: f64,
     /// Length of the run, s.
-    pub duration_s: f64,
+    pub(crate) duration_s: f64,
 }
 
 /// A cache-flush run, per second.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CacheTrace {
+pub(crate) struct CacheTrace {
     /// Reads.
-    pub lookups: Bins,
+    pub(crate) lookups: Bins,
     /// Reads answered by the cache.
-    pub hits: Bins,
+    pub(crate) hits: Bins,
     /// Reads arriving at the backend (the misses).
-    pub db: Bins,
+    pub(crate) db: Bins,
 }
 
 impl CacheTrace {
     /// Hit ratio in each second.
-    pub fn hit_ratio(&self) -> Vec<f64> {
+    pub(crate) fn hit_ratio(&self) -> Vec<f64> {
         self.hits
             .0
             .iter()
@@ -544,7 +544,7 @@ enum CacheEv {
 impl CacheFlush {
     /// One run with `seed`. The cache starts in its steady state: before t = 0 the same key
     /// stream runs through it, uncounted, until many times its capacity has been requested.
-    pub fn run(&self, seed: u64) -> CacheTrace {
+    pub(crate) fn run(&self, seed: u64) -> CacheTrace {
         let secs = self.duration_s.ceil() as usize;
         let mut tr = CacheTrace {
             lookups: Bins::new(secs),
@@ -597,7 +597,7 @@ impl CacheFlush {
     }
 
     /// The mean trace over `runs` independent seeds from `seed`.
-    pub fn ensemble(&self, seed: u64, runs: u64) -> CacheTrace {
+    pub(crate) fn ensemble(&self, seed: u64, runs: u64) -> CacheTrace {
         let secs = self.duration_s.ceil() as usize;
         let mut m = CacheTrace {
             lookups: Bins::new(secs),
