@@ -17,6 +17,8 @@ use crate::world::{BreakerState, RETRY_RING, Resp, World, ticks};
 const DEFAULT_TIMEOUT_S: f64 = 1.0;
 /// Time to learn of a fast failure (refused connection, 503, open breaker), s.
 const FAST_FAIL_S: f64 = 0.001;
+/// Share of their capacity pull-based queue consumers use.
+const CONSUMER_HEADROOM: f64 = 0.95;
 /// Probe calls a half-open breaker lets through in its probing tick.
 const HALF_OPEN_PROBES: f64 = 10.0;
 
@@ -817,7 +819,9 @@ impl World {
         for m in &mut q.mix {
             *m = if total > 0.0 { *m / total } else { 0.0 };
         }
-        let drain = (q.backlog / dt).min(capacity);
+        // Consumers pull: they take work only while they have a free thread, so they keep some
+        // headroom instead of building a second queue behind the first one.
+        let drain = (q.backlog / dt).min(capacity * CONSUMER_HEADROOM);
         q.backlog -= drain * dt;
         q.drained = drain;
         let mix = q.mix.clone();
