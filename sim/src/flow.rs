@@ -387,16 +387,14 @@ impl World {
                 sh[s_typ] = 1.0;
                 lam[s_typ] += alive / per;
             }
-            for s in [s_typ, s_hot] {
-                let l = alive
-                    * if s == s_typ {
-                        if shards > 1.0 { typical } else { 1.0 }
-                    } else if shards > 1.0 {
-                        hot
-                    } else {
-                        0.0
-                    }
-                    / per;
+            // Per-copy load: one typical shard (of S−1) and the hot one, each spread over replicas.
+            let per_copy = if shards > 1.0 {
+                [(s_typ, typical), (s_hot, hot)]
+            } else {
+                [(s_typ, 1.0), (s_hot, 0.0)]
+            };
+            for (s, share) in per_copy {
+                let l = alive * share / per;
                 work[s] += l * svc[k];
                 work2[s] += l * (cs2 + 1.0) * svc[k] * svc[k];
             }
@@ -563,8 +561,11 @@ impl World {
             .config
             .lb_policy
             .unwrap_or(LbPolicy::RoundRobin);
-        let mut weights = [0.0f64; 64];
+        // Per target: instances in rotation (what blind policies count) and capacity (what
+        // queue-aware ones follow). Drained and fully dead targets get nothing.
         let outs = self.outs[i].clone();
+        let mut count = [0.0f64; 128];
+        let mut capacity = [0.0f64; 128];
         let mut instances = 0u32;
         for (j, &e) in outs.iter().enumerate() {
             let t = self.edges[e].to;
@@ -574,42 +575,26 @@ impl World {
                 continue;
             }
             instances += rotation;
-            let per_instance = f64::from(rotation);
-            let by_capacity = if rt.capacity_rps > 0.0 {
+            count[j] = f64::from(rotation);
+            capacity[j] = if rt.capacity_rps > 0.0 {
                 rt.capacity_rps
             } else {
-                per_instance
+                count[j]
             };
-            weights[j] = match policy {
-                LbPolicy::RoundRobin | LbPolicy::Random => per_instance,
-                LbPolicy::LeastConnections => by_capacity,
-                LbPolicy::PowerOfTwo => 0.0,
-            };
-            if policy == LbPolicy::PowerOfTwo {
-                weights[j] = by_capacity;
-            }
         }
-        if policy == LbPolicy::PowerOfTwo {
-            // P2C sits between blind and fully informed: half by count, half by capacity.
-            let (sum_c, sum_n): (f64, f64) = outs
-                .iter()
-                .enumerate()
-                .filter(|(j, _)| weights[*j] > 0.0)
-                .map(|(j, &e)| {
-                    let t = self.edges[e].to;
-                    (
-                        weights[j],
-                        f64::from(self.nodes[t].up + self.nodes[t].undetected),
-                    )
-                })
-                .fold((0.0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1));
-            for (j, &e) in outs.iter().enumerate() {
-                if weights[j] > 0.0 {
-                    let t = self.edges[e].to;
-                    let n = f64::from(self.nodes[t].up + self.nodes[t].undetected);
-                    weights[j] = 0.5 * weights[j] / sum_c + 0.5 * n / sum_n;
-                }
+        let (sum_n, sum_c) = (count.iter().sum::<f64>(), capacity.iter().sum::<f64>());
+        let mut weights = [0.0f64; 128];
+        for j in 0..outs.len() {
+            if count[j] == 0.0 {
+                continue;
             }
+            let (by_count, by_capacity) = (count[j] / sum_n, capacity[j] / sum_c);
+            weights[j] = match policy {
+                LbPolicy::RoundRobin | LbPolicy::Random => by_count,
+                LbPolicy::LeastConnections => by_capacity,
+                // Two random choices sit between blind and fully informed.
+                LbPolicy::PowerOfTwo => 0.5 * (by_count + by_capacity),
+            };
         }
         // Round robin turns a Poisson stream into Erlang-n arrivals at each instance (§2.4);
         // join-the-shortest-queue policies do at least as well.
@@ -1086,7 +1071,6 @@ impl World {
         let kind = self.arch.nodes[i].kind;
         let outs = self.outs[i].clone();
         for k in 0..ncls {
-            let class = &lv.classes[k];
             let carriers: Vec<usize> = outs
                 .iter()
                 .copied()
@@ -1152,7 +1136,6 @@ impl World {
             };
             n.down_mean[k] = held_d;
             n.down_var[k] = var_d;
-            let _ = class;
         }
         if kind == Kind::Queue {
             self.settle_queue(i);

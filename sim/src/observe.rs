@@ -222,9 +222,8 @@ impl World {
         };
         if mix.weight() > 0.0 && cap > 0.0 {
             let mix = mix.scaled(1.0 / mix.weight());
-            let q = [0.5, 0.95, 0.99].map(|p| p);
-            for (j, p) in q.iter().enumerate() {
-                self.p_guess[j] = mix.quantile(*p, cap, self.p_guess[j]);
+            for (j, p) in [0.5, 0.95, 0.99].into_iter().enumerate() {
+                self.p_guess[j] = mix.quantile(p, cap, self.p_guess[j]);
             }
             s.p50_ms = self.p_guess[0] * 1000.0;
             s.p95_ms = self.p_guess[1] * 1000.0;

@@ -187,47 +187,50 @@ impl Station {
         let k = c * mu * dt;
         let l_cap = self.l_of(RHO_CAP, af);
         // Backward Euler: x' + cμΔt·G(x') = x + λΔt, solved for ρ' = G(x') since L(ρ) is monotone.
-        let (rho, x_new, excess) = if target >= l_cap + k * RHO_CAP {
-            (1.0, target - k, target - k - l_cap)
+        // Past the stationary range the backlog is fluid and every server is busy.
+        let (mut rho, mut x_new) = if target >= l_cap + k * RHO_CAP {
+            (1.0, target - k)
         } else {
             let r = self.solve_rho(target, k, af);
-            (r, self.l_of(r, af), 0.0)
+            (r, self.l_of(r, af))
         };
-        let mut x_new = x_new.max(0.0);
-        let served = if rho >= 1.0 { c * mu } else { c * mu * rho };
         let mut dropped = 0.0;
         if x_new > max_in_system {
-            dropped = (x_new - max_in_system) / dt;
+            // A full bounded queue keeps its servers busy; what does not fit is dropped.
+            let busy = c.min(max_in_system);
+            rho = busy / c;
             x_new = max_in_system;
+            dropped = ((target - busy * mu * dt - x_new) / dt).max(0.0);
         }
-        let excess = excess.min((max_in_system - l_cap).max(0.0));
-        self.x = x_new;
-        self.rho = rho.min(1.0);
+        let served = c * mu * rho;
+        self.x = x_new.max(0.0);
+        self.rho = rho;
+        let lq = (self.x - c * rho).max(0.0);
+        // Wait, by Little's law Wq = Lq/λ. Up to the stationary queue it has the M/M/c shape
+        // (0 w.p. 1−C, else exponential); a fluid excess beyond it is a deterministic FIFO delay
+        // Q/(cμ) (SIMULATION.md §2.7).
         let rho_s = rho.min(RHO_CAP);
         let p_wait = self.table.at(rho_s);
-        let lq_stat = p_wait * rho_s / (1.0 - rho_s) * af;
-        // Wait: the stationary part has the M/M/c shape (0 w.p. 1−C, else exponential); the fluid
-        // excess beyond it is a deterministic FIFO delay Q/(cμ) (SIMULATION.md §2.7).
-        let wait_stat = if lambda > 0.0 {
-            lq_stat / (c * mu * rho_s).max(1e-12)
+        let lq_stat = lq.min(p_wait * rho_s / (1.0 - rho_s) * af);
+        let (wait_stat, wait_excess) = if served > 0.0 {
+            (lq_stat / served, (lq - lq_stat) / served)
         } else {
-            0.0
+            (0.0, 0.0)
         };
-        let wait_excess = excess / (c * mu);
         let wait_var = if p_wait > 0.0 {
             wait_stat * wait_stat * (2.0 / p_wait - 1.0)
         } else {
             0.0
         };
         StationTick {
-            rho: self.rho,
+            rho,
             served,
             dropped,
-            lq: (x_new - c * self.rho).max(0.0),
-            l: x_new,
+            lq,
+            l: self.x,
             wait_mean: wait_stat + wait_excess,
             wait_var,
-            p_wait: if excess > 0.0 { 1.0 } else { p_wait },
+            p_wait: if wait_excess > 0.0 { 1.0 } else { p_wait },
         }
     }
 

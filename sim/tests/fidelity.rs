@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use stampede_sim::level::{KeySpace, Level};
+use stampede_sim::level::Level;
 use stampede_sim::{Action, TickReport, World};
 
 fn mmc_level(c: u32, service_ms: f64, rps: f64) -> Level {
@@ -401,5 +401,4 @@ fn retry_amplification_matches_the_geometric_sum() {
             r.system.error_rate
         );
     }
-    let _ = KeySpace::default();
 }
