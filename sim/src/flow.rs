@@ -674,9 +674,11 @@ impl World {
             cfg.ttl_mode.unwrap_or(TtlMode::Fixed)
         };
         let pops = f64::from(cfg.pops.unwrap_or(4));
+        // Reads of this tick count at its midpoint, so the curve does not lag a tick behind.
         let warm = c.warm_n.map(|w| {
+            let n = w + 0.5 * reads * dt;
             c.pop
-                .hit_within(if kind == Kind::Cdn { w / pops } else { w })
+                .hit_within(if kind == Kind::Cdn { n / pops } else { n })
         });
         let stampede_share = c.stampede.map_or(0.0, |(count, _)| c.pop.top_share(count));
         let coalesce = cfg.coalesce.unwrap_or(false);

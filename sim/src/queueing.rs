@@ -206,31 +206,39 @@ impl Station {
         self.x = x_new.max(0.0);
         self.rho = rho;
         let lq = (self.x - c * rho).max(0.0);
-        // Wait, by Little's law Wq = Lq/λ. Up to the stationary queue it has the M/M/c shape
-        // (0 w.p. 1−C, else exponential); a fluid excess beyond it is a deterministic FIFO delay
-        // Q/(cμ) (SIMULATION.md §2.7).
-        let rho_s = rho.min(RHO_CAP);
-        let p_wait = self.table.at(rho_s);
-        let lq_stat = lq.min(p_wait * rho_s / (1.0 - rho_s) * af);
-        let (wait_stat, wait_excess) = if served > 0.0 {
-            (lq_stat / served, (lq - lq_stat) / served)
+        // Wait, by Little's law Wq = Lq/served. Only the part of the queue that the current
+        // arrivals sustain in steady state has the M/M/c shape (0 w.p. C, else exponential); a
+        // backlog beyond it (overload, or draining after it) is a FIFO delay Q/(cμ) with the
+        // small spread of Q exponential services, Q/(cμ)² (SIMULATION.md §2.7).
+        let rho_a = lambda.max(0.0) / (c * mu);
+        let (lq_stat, p_wait) = if rho_a < 1.0 {
+            let r = rho_a.min(RHO_CAP);
+            let p = self.table.at(r);
+            (lq.min(p * r / (1.0 - r) * af), p)
+        } else {
+            (0.0, 1.0)
+        };
+        let backlog = lq - lq_stat;
+        let (wait_stat, wait_backlog) = if served > 0.0 {
+            (lq_stat / served, backlog / served)
         } else {
             (0.0, 0.0)
         };
-        let wait_var = if p_wait > 0.0 {
+        let stat_var = if p_wait > 0.0 {
             wait_stat * wait_stat * (2.0 / p_wait - 1.0)
         } else {
             0.0
         };
+        let wait_var = stat_var + backlog / (c * mu * c * mu);
         StationTick {
             rho,
             served,
             dropped,
             lq,
             l: self.x,
-            wait_mean: wait_stat + wait_excess,
+            wait_mean: wait_stat + wait_backlog,
             wait_var,
-            p_wait: if wait_excess > 0.0 { 1.0 } else { p_wait },
+            p_wait: if backlog > 1e-9 { 1.0 } else { p_wait },
         }
     }
 

@@ -8,58 +8,16 @@ mod reference;
 
 use std::sync::Arc;
 
-use stampede_sim::fault::{Fault, FaultSpec};
+use stampede_sim::fault::Fault;
 use stampede_sim::{Level, TickReport, World};
 
 use reference::{CacheFlush, RetryStorm};
 
 /// Loads `tests/levels/<name>`.
-///
-/// Today `Level::from_toml` rejects every `[[faults]]` entry ("unknown field"): `FaultSpec` puts
-/// `#[serde(deny_unknown_fields)]` on a struct with a `#[serde(flatten)]` field, which serde does
-/// not support. Until that is fixed the faults are parsed here, through the same `Fault` type, and
-/// checked with `FaultSpec::check`; once it is fixed the first branch takes over on its own.
 fn load(name: &str) -> Level {
     let path = format!("{}/tests/levels/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let err = match Level::from_toml(name, &text) {
-        Ok(level) => return level,
-        Err(e) => e,
-    };
-    assert!(err.problem.contains("unknown field"), "{err}");
-    let mut table: toml::Table = toml::from_str(&text).expect("valid TOML");
-    let faults = table.remove("faults");
-    let text = toml::to_string(&table).expect("re-serializes");
-    let mut level = Level::from_toml(name, &text).unwrap_or_else(|e| panic!("{e}"));
-    let num = |t: &toml::Table, k: &str| {
-        t.get(k).map_or(0.0, |v| {
-            v.as_float()
-                .or_else(|| v.as_integer().map(|i| i as f64))
-                .expect("a number")
-        })
-    };
-    for f in faults
-        .as_ref()
-        .and_then(toml::Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let t = f.as_table().expect("a fault is a table");
-        let mut only_fault = t.clone();
-        only_fault.remove("at_s");
-        only_fault.remove("for_s");
-        let spec = FaultSpec {
-            at_s: num(t, "at_s"),
-            for_s: num(t, "for_s"),
-            fault: toml::Value::Table(only_fault)
-                .try_into::<Fault>()
-                .unwrap_or_else(|e| panic!("{name}: fault: {e}")),
-        };
-        spec.check(&level)
-            .unwrap_or_else(|e| panic!("{name}: fault: {e}"));
-        level.faults.push(spec);
-    }
-    level
+    Level::from_toml(name, &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Runs the whole level and returns every tick's report.
@@ -119,7 +77,7 @@ fn storm_des(level: &Level) -> RetryStorm {
     }
 }
 
-/// One second of a trace, engine beside reference.
+/// One quantity as the engine and as the reference measured it.
 #[derive(Debug, Clone, Copy)]
 struct Pair {
     engine: f64,
@@ -175,6 +133,17 @@ fn retry_storm_trace_matches_the_reference() {
     }
     let calm_retries = phase(&e_retry, d_retry, 1, fault_on);
     assert!(calm_retries.engine < 0.5 && calm_retries.des < 0.5);
+    let e_err = per_second(&eng, hz, |r| r.system.error_rate);
+    let d_err: Vec<f64> = (0..end)
+        .map(|t| des.failed.0[t] / d_off[t].max(1.0))
+        .collect();
+    let calm_err = phase(&e_err, &d_err, 1, fault_on);
+    assert!(
+        calm_err.engine < 0.01 && calm_err.des < 0.01,
+        "calm error rate: engine {:.4} vs DES {:.4}",
+        calm_err.engine,
+        calm_err.des
+    );
 
     // The storm while the server is slow, past the first two seconds of ignition: every request
     // times out, each makes 1 + r attempts, and the server burns its whole (reduced) capacity on
@@ -206,13 +175,12 @@ fn retry_storm_trace_matches_the_reference() {
         storm_served.engine,
         storm_served.des
     );
-    let storm_good = phase(&e_good, d_good, from, to);
+    let storm_err = phase(&e_err, &d_err, from, to);
     assert!(
-        storm_good.engine < 0.05 * mean(&e_off, from, to)
-            && storm_good.des < 0.05 * mean(d_off, from, to),
-        "goodput in the storm: engine {:.1} vs DES {:.1}",
-        storm_good.engine,
-        storm_good.des
+        storm_err.engine > 0.95 && storm_err.des > 0.95,
+        "error rate in the storm: engine {:.3} vs DES {:.3}",
+        storm_err.engine,
+        storm_err.des
     );
 
     // The drain after the fault: load stays amplified at (r + 1)λ while the backlog built in the
@@ -230,17 +198,13 @@ fn retry_storm_trace_matches_the_reference() {
             p.des
         );
     }
-    // Recovery time, and the requests lost and attempts made over the whole episode. Measured
-    // over eight DES seeds: the engine recovers at 24 s, the DES at 25–26 s; it loses 1 294
-    // requests to 1 470–1 550, and sends 4 735 attempts to 4 950–5 280 (window to 32 s).
-    // The cause is in the engine: in a backlog its sojourn distribution keeps the stationary
-    // M/M/c spread at ρ → 1 (SD ≈ 0.5 s at full speed, 2.5 s slowed) instead of a FIFO backlog's
-    // near-deterministic wait (SD ≈ √Q/cμ ≈ 0.04 s), so it lets attempts succeed out of queues
-    // that are several timeouts deep: the storm lights later and ends earlier than it should.
-    // These bands hold today's engine with room for noise, and still fail a storm that ends with
-    // its trigger (recovery ~9 s early, a third of the losses) or never lights.
+    // Recovery time, and the requests lost and attempts made over the whole episode (10–32 s).
+    // Measured: recovery at 27 s (engine) vs 26 s (DES); lost 1 610 vs 1 547; attempts 5 430 vs
+    // 5 397. The engine treats a backlog beyond what the arrivals sustain as a FIFO delay with
+    // the spread of Q services (queueing.rs), which is what makes the storm light and end on time:
+    // with a stationary M/M/c spread instead it recovered 2–3 s early and lost 11–19 % too few.
     assert!(
-        recover_e.abs_diff(recover_d) <= 3,
+        recover_e.abs_diff(recover_d) <= 2,
         "recovered (goodput ≥ ½ offered) at {recover_e} s in the engine vs {recover_d} s in the DES"
     );
     let episode = (fault_on, (fault_off + 16).min(end));
@@ -250,13 +214,11 @@ fn retry_storm_trace_matches_the_reference() {
         episode.1
     );
     let lost = Pair {
-        engine: (episode.0..episode.1)
-            .map(|t| e_off[t] - e_good[t])
-            .sum(),
+        engine: (episode.0..episode.1).map(|t| e_off[t] - e_good[t]).sum(),
         des: (episode.0..episode.1).map(|t| d_off[t] - d_good[t]).sum(),
     };
     assert!(
-        rel(lost.engine, lost.des) < 0.25,
+        rel(lost.engine, lost.des) < 0.10,
         "requests lost over {episode:?}: engine {:.0} vs DES {:.0}",
         lost.engine,
         lost.des
@@ -266,7 +228,7 @@ fn retry_storm_trace_matches_the_reference() {
         des: d_att[episode.0..episode.1].iter().sum(),
     };
     assert!(
-        rel(episode_att.engine, episode_att.des) < 0.15,
+        rel(episode_att.engine, episode_att.des) < 0.05,
         "attempts over {episode:?}: engine {:.0} vs DES {:.0}",
         episode_att.engine,
         episode_att.des
@@ -345,6 +307,11 @@ fn retry_storm_at_high_load_is_metastable_in_both() {
         good.engine,
         good.des
     );
+    println!(
+        "metastable (engine | DES): calm goodput {:.1} | {:.1}; attempts after the trigger \
+         {:.1} | {:.1}; goodput after {:.2} | {:.2}",
+        calm.engine, calm.des, att.engine, att.des, good.engine, good.des
+    );
 }
 
 #[test]
@@ -356,7 +323,12 @@ fn cache_flush_trace_matches_the_reference() {
     let d = node(&eng[0], "db");
     let e_hit = per_second(&eng, hz, |r| r.nodes[c].hit_ratio.unwrap_or(f64::NAN));
     let e_db = per_second(&eng, hz, |r| r.nodes[d].in_rps);
-    let cache = &level.start.nodes[1];
+    let cache = level
+        .start
+        .nodes
+        .iter()
+        .find(|n| n.id == "cache")
+        .expect("a cache node");
     let itype = level
         .instance_type(level.component(&cache.component).unwrap().instance_types[0].as_str())
         .unwrap();
@@ -440,9 +412,7 @@ fn cache_flush_trace_matches_the_reference() {
         db_before.des
     );
     let extra = Pair {
-        engine: (flush..warm_end)
-            .map(|t| e_db[t] - db_before.engine)
-            .sum(),
+        engine: (flush..warm_end).map(|t| e_db[t] - db_before.engine).sum(),
         des: (flush..warm_end).map(|t| d_db[t] - db_before.des).sum(),
     };
     assert!(

@@ -5,9 +5,6 @@
 //! PRNG consumed in a fixed order, events ordered by (time, insertion sequence) — so a seed gives
 //! the same trace on every run and a disagreement is never a flake.
 
-// Each test binary that declares `mod reference;` uses only part of this module.
-#![allow(dead_code)]
-
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 
@@ -158,16 +155,11 @@ impl<J> Fifo<J> {
         }
         next
     }
-
-    /// Jobs waiting, not in service.
-    pub(crate) fn queued(&self) -> usize {
-        self.waiting.len()
-    }
 }
 
 /// Counts per one-second bin; events past the end are not counted.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Bins(pub Vec<f64>);
+pub(crate) struct Bins(pub(crate) Vec<f64>);
 
 impl Bins {
     fn new(seconds: usize) -> Self {
@@ -180,16 +172,6 @@ impl Bins {
         {
             *b += x;
         }
-    }
-
-    /// Mean per bin over `[from, to)` seconds.
-    pub(crate) fn mean(&self, from: usize, to: usize) -> f64 {
-        self.0[from..to].iter().sum::<f64>() / (to - from) as f64
-    }
-
-    /// Sum over `[from, to)` seconds.
-    pub(crate) fn sum(&self, from: usize, to: usize) -> f64 {
-        self.0[from..to].iter().sum()
     }
 
     fn accumulate(&mut self, other: &Bins, w: f64) {
@@ -267,15 +249,7 @@ enum StormEv {
 impl RetryStorm {
     /// One run with `seed`.
     pub(crate) fn run(&self, seed: u64) -> RetryTrace {
-        let secs = self.duration_s.ceil() as usize;
-        let mut tr = RetryTrace {
-            offered: Bins::new(secs),
-            goodput: Bins::new(secs),
-            failed: Bins::new(secs),
-            attempts: Bins::new(secs),
-            retries: Bins::new(secs),
-            served: Bins::new(secs),
-        };
+        let mut tr = self.empty_trace();
         let mut rng = Rng::new(seed);
         let mut agenda = Agenda::new();
         let mut server: Fifo<(usize, u32)> = Fifo::new(self.servers);
@@ -349,20 +323,10 @@ impl RetryStorm {
     /// The mean trace over `runs` independent seeds from `seed`: an estimate of the expected
     /// trajectory, which is what a fluid model claims to compute.
     pub(crate) fn ensemble(&self, seed: u64, runs: u64) -> RetryTrace {
-        let traces: Vec<RetryTrace> = (0..runs).map(|i| self.run(seed + i)).collect();
         let w = 1.0 / runs as f64;
-        let mut m = traces[0].clone();
-        for b in [
-            &mut m.offered,
-            &mut m.goodput,
-            &mut m.failed,
-            &mut m.attempts,
-            &mut m.retries,
-            &mut m.served,
-        ] {
-            b.0.fill(0.0);
-        }
-        for t in &traces {
+        let mut m = self.empty_trace();
+        for i in 0..runs {
+            let t = self.run(seed + i);
             m.offered.accumulate(&t.offered, w);
             m.goodput.accumulate(&t.goodput, w);
             m.failed.accumulate(&t.failed, w);
@@ -371,6 +335,18 @@ impl RetryStorm {
             m.served.accumulate(&t.served, w);
         }
         m
+    }
+
+    fn empty_trace(&self) -> RetryTrace {
+        let secs = self.duration_s.ceil() as usize;
+        RetryTrace {
+            offered: Bins::new(secs),
+            goodput: Bins::new(secs),
+            failed: Bins::new(secs),
+            attempts: Bins::new(secs),
+            retries: Bins::new(secs),
+            served: Bins::new(secs),
+        }
     }
 }
 
@@ -435,11 +411,6 @@ impl Lru {
         self.len = 0;
         self.prev[head] = head;
         self.next[head] = head;
-    }
-
-    /// Entries held.
-    pub(crate) fn len(&self) -> usize {
-        self.len
     }
 
     fn unlink(&mut self, k: usize) {
