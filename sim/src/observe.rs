@@ -62,6 +62,21 @@ impl ScoreBook {
         }
     }
 
+    fn progress(&self) -> crate::report::Progress {
+        crate::report::Progress {
+            slo_compliance: if self.ticks > 0 {
+                self.compliant as f64 / self.ticks as f64
+            } else {
+                1.0
+            },
+            availability: if self.offered > 0.0 {
+                self.goodput / self.offered
+            } else {
+                1.0
+            },
+        }
+    }
+
     fn in_outage_too_long(&self, lv: &Level) -> bool {
         self.outage_run as f64 >= lv.objectives.outage_s * f64::from(lv.tick_hz)
     }
@@ -603,6 +618,11 @@ impl World {
                 });
             }
         }
+    }
+
+    /// How the run is going so far.
+    pub fn progress(&self) -> crate::report::Progress {
+        self.score.progress()
     }
 
     /// Keys of the alerts firing now.

@@ -211,3 +211,12 @@ pub struct ScoreParts {
     /// Share of the level survived.
     pub survival: f64,
 }
+
+/// How a run is going so far (live standings).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Progress {
+    /// Share of ticks so far meeting both objectives.
+    pub slo_compliance: f64,
+    /// Goodput ÷ offered so far.
+    pub availability: f64,
+}

@@ -1,6 +1,7 @@
 //! Command-line interface: every setting is a flag with an environment variable.
 
 mod levels;
+mod serve;
 mod sim;
 
 use std::path::PathBuf;
@@ -15,11 +16,13 @@ pub(crate) struct Cli {
     #[arg(long, env = "STAMPEDE_LEVELS_DIR", global = true, default_value_os_t = levels::default_dir())]
     levels_dir: PathBuf,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serve the game (the default): HTTP, WebSocket rooms, metrics.
+    Serve(stampede_server::Config),
     /// Run a level headless: one JSON object per tick, then a summary with the score.
     Sim(sim::SimArgs),
     /// Work with level files.
@@ -40,13 +43,15 @@ enum LevelsCommand {
 /// Runs the command; returns the process exit code.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
     match cli.command {
-        Command::Sim(args) => sim::run(&cli.levels_dir, &args),
-        Command::Levels {
+        None => serve::run(stampede_server::Config::default(), &cli.levels_dir),
+        Some(Command::Serve(config)) => serve::run(config, &cli.levels_dir),
+        Some(Command::Sim(args)) => sim::run(&cli.levels_dir, &args),
+        Some(Command::Levels {
             command: LevelsCommand::Check,
-        } => levels::check(&cli.levels_dir),
-        Command::Levels {
+        }) => levels::check(&cli.levels_dir),
+        Some(Command::Levels {
             command: LevelsCommand::Schema,
-        } => {
+        }) => {
             println!("{}", levels::schema()?);
             Ok(0)
         }

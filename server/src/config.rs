@@ -1,0 +1,128 @@
+//! Server settings: every one a flag with an environment variable, with a documented default.
+//! Invariant: a `Config` that passed `validate` has no zero sizes and no limit above its bound.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+/// `stampede serve` settings.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "STAMPEDE_ADDR", default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    /// Room clocks run this many times faster than real time (tests and demos); results are
+    /// identical because the simulation counts ticks.
+    #[arg(long, env = "STAMPEDE_CLOCK_RATE", default_value_t = 1.0)]
+    pub clock_rate: f64,
+    /// Origins allowed to open a WebSocket (comma-separated); empty allows same-host origins
+    /// and clients that send no Origin (non-browsers).
+    #[arg(
+        long,
+        env = "STAMPEDE_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
+    pub allowed_origins: Vec<String>,
+    /// Log as JSON lines instead of human-readable text.
+    #[arg(long, env = "STAMPEDE_LOG_JSON", default_value_t = false)]
+    pub log_json: bool,
+    /// Seconds a client has to send `hello` (Veloren drops slow handshakes).
+    #[arg(long, env = "STAMPEDE_HELLO_TIMEOUT_S", default_value_t = 5.0)]
+    pub hello_timeout_s: f64,
+    /// Seconds between server pings; a connection silent for three of these is closed (4009).
+    #[arg(long, env = "STAMPEDE_PING_INTERVAL_S", default_value_t = 15.0)]
+    pub ping_interval_s: f64,
+    /// Inbound messages per second per connection (burst twice that); more closes with 4008.
+    #[arg(long, env = "STAMPEDE_MSG_RATE", default_value_t = 20.0)]
+    pub msg_rate: f64,
+    /// Outbound messages queued per connection before it is closed as a slow consumer (4009).
+    #[arg(long, env = "STAMPEDE_OUTBOUND_QUEUE", default_value_t = 256)]
+    pub outbound_queue: usize,
+    /// Commands queued per room; when full, inputs are dropped with `busy` (Nakama: 128).
+    #[arg(long, env = "STAMPEDE_ROOM_QUEUE", default_value_t = 128)]
+    pub room_queue: usize,
+    /// Events a room keeps for resuming clients; older gaps get a full snapshot.
+    #[arg(long, env = "STAMPEDE_RESUME_HISTORY", default_value_t = 512)]
+    pub resume_history: usize,
+    /// Seconds a dropped player's seat is held (the clock keeps running).
+    #[arg(long, env = "STAMPEDE_SEAT_HOLD_S", default_value_t = 30.0)]
+    pub seat_hold_s: f64,
+    /// Seconds an empty room lives before it reaps itself.
+    #[arg(long, env = "STAMPEDE_EMPTY_ROOM_S", default_value_t = 60.0)]
+    pub empty_room_s: f64,
+    /// Members per room.
+    #[arg(long, env = "STAMPEDE_MAX_MEMBERS", default_value_t = 16)]
+    pub max_members: usize,
+    /// Seconds to drain on shutdown before forcing.
+    #[arg(long, env = "STAMPEDE_SHUTDOWN_GRACE_S", default_value_t = 30.0)]
+    pub shutdown_grace_s: f64,
+    /// Directory holding the level files.
+    #[arg(skip)]
+    pub levels_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            clock_rate: 1.0,
+            allowed_origins: Vec::new(),
+            log_json: false,
+            hello_timeout_s: 5.0,
+            ping_interval_s: 15.0,
+            msg_rate: 20.0,
+            outbound_queue: 256,
+            room_queue: 128,
+            resume_history: 512,
+            seat_hold_s: 30.0,
+            empty_room_s: 60.0,
+            max_members: 16,
+            shutdown_grace_s: 30.0,
+            levels_dir: PathBuf::from("levels"),
+        }
+    }
+}
+
+impl Config {
+    /// Checks ranges.
+    ///
+    /// # Errors
+    /// The first setting out of range, by name.
+    pub fn validate(&self) -> Result<(), String> {
+        let pos = |name: &str, v: f64| {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(format!("{name} must be positive"))
+            }
+        };
+        pos("clock_rate", self.clock_rate)?;
+        if self.clock_rate > 1000.0 {
+            return Err("clock_rate must be at most 1000".to_owned());
+        }
+        pos("hello_timeout_s", self.hello_timeout_s)?;
+        pos("ping_interval_s", self.ping_interval_s)?;
+        pos("msg_rate", self.msg_rate)?;
+        pos("seat_hold_s", self.seat_hold_s)?;
+        pos("empty_room_s", self.empty_room_s)?;
+        pos("shutdown_grace_s", self.shutdown_grace_s)?;
+        for (name, v) in [
+            ("outbound_queue", self.outbound_queue),
+            ("room_queue", self.room_queue),
+            ("resume_history", self.resume_history),
+            ("max_members", self.max_members),
+        ] {
+            if v == 0 || v > 100_000 {
+                return Err(format!("{name} must be in 1..=100000"));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn secs(s: f64) -> Duration {
+        Duration::from_secs_f64(s)
+    }
+}

@@ -1,0 +1,152 @@
+//! HTTP: health, readiness, Prometheus metrics, the JSON API under `/api/v1` and its OpenAPI
+//! document, and the WebSocket upgrade.
+//! Invariant: handlers translate requests; game rules live in `sim`, room logic in `room`.
+
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::AppState;
+
+/// The router; `main` and the tests use the same one.
+pub fn app(state: Arc<AppState>) -> axum::Router {
+    axum::Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(prometheus))
+        .route("/ws", get(crate::ws::upgrade))
+        .route(
+            "/api/v1/openapi.json",
+            get(|| async { Json(openapi::document()) }),
+        )
+        .route("/api/v1/sessions", post(create_session))
+        .route("/api/v1/levels", get(list_levels))
+        .route("/api/v1/levels/{id}", get(get_level))
+        .route("/api/v1/rooms", get(list_rooms))
+        .fallback(|| async { AppError::NotFound("no such endpoint".to_owned()) })
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(16 * 1024))
+        .layer(tower_http::catch_panic::CatchPanicLayer::new())
+        .with_state(state)
+}
+
+/// Errors at the HTTP edge: client errors say what is wrong; internal ones say nothing more.
+#[derive(Debug)]
+pub(crate) enum AppError {
+    BadRequest(String),
+    NotFound(String),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
+            AppError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+        };
+        (
+            status,
+            Json(json!({ "error": { "code": code, "message": message } })),
+        )
+            .into_response()
+    }
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    let draining = state.draining();
+    let body = Json(
+        json!({ "ready": !draining, "checks": { "draining": draining, "levels": state.catalog.all().count() } }),
+    );
+    if draining {
+        (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+    } else {
+        body.into_response()
+    }
+}
+
+async fn prometheus(State(state): State<Arc<AppState>>) -> Response {
+    metrics::gauge!("stampede_rooms_registered").set(state.registry.len() as f64);
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    name: String,
+}
+
+async fn create_session(
+    State(state): State<Arc<AppState>>,
+    body: Result<Json<NewSession>, JsonRejection>,
+) -> Result<Response, AppError> {
+    let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let (token, player) = state
+        .sessions
+        .create(&body.name)
+        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "player": player.id, "name": player.name })),
+    )
+        .into_response())
+}
+
+async fn list_levels(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let levels: Vec<Value> = state
+        .catalog
+        .all()
+        .map(|l| {
+            json!({
+                "id": l.id, "version": l.version, "title": l.title, "chapter": l.chapter, "concept": l.concept,
+                "duration_s": l.duration_s, "tick_hz": l.tick_hz, "budget_per_hour": l.budget_per_hour,
+                "objectives": l.objectives,
+            })
+        })
+        .collect();
+    Json(json!({ "levels": levels }))
+}
+
+async fn get_level(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let level = state
+        .catalog
+        .get(&id)
+        .ok_or_else(|| AppError::NotFound(format!("there is no level `{id}`")))?;
+    // The reference solutions are the answers: they stay on the server.
+    let mut l = (*level).clone();
+    l.solutions.clear();
+    let value = serde_json::to_value(&l).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    Ok(Json(value))
+}
+
+async fn list_rooms(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let rooms: Vec<Value> = state
+        .registry
+        .handles()
+        .into_iter()
+        .map(|h| {
+            let phase = h.info.phase.lock().map_or("unknown", |p| *p);
+            json!({
+                "id": h.id, "code": h.code, "level": h.info.level, "mode": h.info.mode, "practice": h.info.practice,
+                "phase": phase, "members": h.info.members.load(std::sync::atomic::Ordering::Relaxed),
+            })
+        })
+        .collect();
+    Json(json!({ "rooms": rooms }))
+}

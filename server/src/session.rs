@@ -1,0 +1,89 @@
+//! Guest sessions: opaque random tokens, stored only as SHA-256 hashes.
+//! Invariant: a token is never stored or logged; only its hash is kept (RELIABILITY.md).
+
+use dashmap::DashMap;
+use sha2::{Digest, Sha256};
+use stampede_protocol::PlayerId;
+
+/// Who a session belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Player {
+    /// Id.
+    pub id: PlayerId,
+    /// Display name.
+    pub name: String,
+}
+
+/// The session store. In memory for now; persistence comes with the storage issue.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    by_hash: DashMap<[u8; 32], Player>,
+}
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("name must be 1 to 32 characters of letters, digits, spaces, '-', '_' or '.'")]
+pub struct BadName;
+
+impl Sessions {
+    /// Creates a guest session; returns the token (shown once) and the player.
+    ///
+    /// # Errors
+    /// `BadName` when the name is empty, too long or has other characters.
+    pub fn create(&self, name: &str) -> Result<(String, Player), BadName> {
+        let name = name.trim();
+        let ok = !name.is_empty()
+            && name.chars().count() <= 32
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'));
+        if !ok {
+            return Err(BadName);
+        }
+        // Two v4 UUIDs: 244 random bits from the OS generator.
+        let token = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let player = Player {
+            id: PlayerId(format!("p-{}", uuid::Uuid::new_v4().simple())),
+            name: name.to_owned(),
+        };
+        self.by_hash.insert(hash(&token), player.clone());
+        Ok((token, player))
+    }
+
+    /// The player a token belongs to.
+    pub fn lookup(&self, token: &str) -> Option<Player> {
+        self.by_hash.get(&hash(token)).map(|p| p.clone())
+    }
+
+    /// Revokes a token; returns whether it existed.
+    pub fn revoke(&self, token: &str) -> bool {
+        self.by_hash.remove(&hash(token)).is_some()
+    }
+}
+
+fn hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_authenticate_until_revoked_and_names_are_checked() {
+        let s = Sessions::default();
+        let (token, p) = s.create("  Ada ").unwrap();
+        assert_eq!(p.name, "Ada");
+        assert!(token.len() >= 32);
+        assert_eq!(s.lookup(&token), Some(p));
+        assert!(s.revoke(&token));
+        assert_eq!(s.lookup(&token), None);
+        assert!(s.create("").is_err());
+        assert!(s.create(&"x".repeat(33)).is_err());
+        assert!(s.create("<script>").is_err());
+    }
+}
