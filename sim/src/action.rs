@@ -9,6 +9,8 @@ use crate::arch::{EdgeConfig, NodeConfig};
 /// One change to the architecture. The JSON shape is the protocol's `action` payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub enum Action {
     /// Place a node.
     AddNode {
@@ -91,6 +93,7 @@ pub enum Action {
         /// Node id.
         id: String,
         /// True to drain, false to return it.
+        #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
         #[serde(default = "yes")]
         drain: bool,
     },
@@ -103,6 +106,7 @@ fn yes() -> bool {
 /// Why an action was refused: a stable code and a sentence for a person.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema, thiserror::Error)]
 #[error("{message}")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Refusal {
     /// Stable machine code, e.g. `over_budget`.
     pub code: String,

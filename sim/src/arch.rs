@@ -10,6 +10,7 @@ use crate::level::Kind;
 /// How a load balancer picks a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum LbPolicy {
     /// In turn: equal shares, smoother arrivals (Erlang-n inter-arrivals).
     RoundRobin,
@@ -24,6 +25,7 @@ pub enum LbPolicy {
 /// Whether a cache entry's TTL restarts on every hit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum TtlMode {
     /// Set at insertion (Redis `SET EX`, CDN max-age).
     Fixed,
@@ -34,6 +36,7 @@ pub enum TtlMode {
 /// Target tracking autoscaling of a node's instance count.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Autoscale {
     /// Fewest instances.
     pub min: u32,
@@ -42,12 +45,15 @@ pub struct Autoscale {
     /// Target utilization in (0, 1).
     pub target_utilization: f64,
     /// Metric period, s (EC2: 60).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "default_period")]
     pub period_s: f64,
     /// Consecutive breaching periods before scaling out (EC2 target tracking: 3).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "default_datapoints")]
     pub datapoints: u32,
     /// Seconds after a scaling action before the next.
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "default_cooldown")]
     pub cooldown_s: f64,
 }
@@ -66,6 +72,8 @@ fn default_cooldown() -> f64 {
 /// else its component's default, else the engine default named in the field's doc.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct NodeConfig {
     /// Load balancer policy (default `round_robin`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,17 +223,22 @@ impl NodeConfig {
 /// A circuit breaker on an edge (Hystrix-style time window).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Breaker {
     /// Failure rate over the window that opens the breaker (Hystrix: 0.5).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "half")]
     pub failure_rate: f64,
     /// Rolling window, s (Hystrix: 10).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "ten")]
     pub window_s: f64,
     /// Calls in the window below which it never opens (Hystrix: 20).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "twenty")]
     pub min_calls: f64,
     /// Seconds open before probing (Hystrix sleep window: 5).
+    #[cfg_attr(feature = "ts", ts(as = "Option<_>", optional))]
     #[serde(default = "five")]
     pub open_s: f64,
 }
@@ -246,6 +259,8 @@ fn five() -> f64 {
 /// Per-edge settings (the caller's client for that dependency).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct EdgeConfig {
     /// The caller gives up after this long, ms (default 1000; from the client node: the users' timeout).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -332,6 +347,8 @@ impl EdgeConfig {
 
 /// A node of the architecture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ArchNode"))]
 pub struct Node {
     /// Player-chosen id.
     pub id: String,
@@ -355,6 +372,8 @@ pub struct Node {
 
 /// A directed edge: `from` calls `to`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "ArchEdge"))]
 pub struct Edge {
     /// Caller node id.
     pub from: String,
@@ -366,6 +385,7 @@ pub struct Edge {
 
 /// The whole architecture.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Architecture {
     /// Nodes in placement order.
     pub nodes: Vec<Node>,

@@ -115,6 +115,15 @@ impl Mix {
 
     /// Sequential composition: independent sums, weights multiplied.
     pub fn then(&self, other: &Mix) -> Self {
+        // Most hops are one component: composing with one is a shift, with nothing to merge.
+        if self.n == 1 {
+            let a = self.c[0];
+            return other.shifted(a.m, a.v).scaled(a.w);
+        }
+        if other.n == 1 {
+            let b = other.c[0];
+            return self.shifted(b.m, b.v).scaled(b.w);
+        }
         let mut out = Mix::empty();
         for a in self.comps() {
             for b in other.comps() {
@@ -126,6 +135,29 @@ impl Mix {
             }
         }
         out
+    }
+
+    /// P(T > t) of the normalized mixture. Components whose Chernoff bound puts the tail below
+    /// 1e-12 count as 0 without evaluating their CDF (most edges of a healthy system).
+    pub fn tail(&self, t: f64) -> f64 {
+        let w = self.weight();
+        if w <= 0.0 {
+            return 0.0;
+        }
+        let mut tail = 0.0;
+        for c in self.comps() {
+            if c.m <= 0.0 || t <= 0.0 {
+                tail += if t <= 0.0 { c.w } else { 0.0 };
+                continue;
+            }
+            let (k, theta) = shape(c.m, c.v);
+            // Gamma Chernoff bound for t > kθ: P(T > t) ≤ (t/kθ)^k · e^{k − t/θ}.
+            if t > c.m && k * (t / c.m).ln() + k - t / theta < -27.6 {
+                continue;
+            }
+            tail += c.w * (1.0 - gamma_cdf(t, c.m, c.v));
+        }
+        tail / w
     }
 
     fn merge_closest_with(&mut self, extra: Comp) {

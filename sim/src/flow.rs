@@ -7,16 +7,20 @@
 // Per-class loops index several parallel per-class arrays at once; iterators would obscure that.
 #![allow(clippy::needless_range_loop)]
 
+use std::sync::Arc;
+
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
 use crate::level::{Kind, Op, Origin};
 use crate::report::{ErrorCauses, TickReport};
-use crate::world::{BreakerState, RETRY_RING, Resp, World, ticks};
+use crate::world::{BreakerState, ClassCost, RETRY_RING, Resp, World, ticks};
 
 /// Default timeout of an edge that sets none, s.
 const DEFAULT_TIMEOUT_S: f64 = 1.0;
 /// Time to learn of a fast failure (refused connection, 503, open breaker), s.
 const FAST_FAIL_S: f64 = 0.001;
+/// Time constant of the request rate caches' hit ratios follow, s.
+const RATE_SMOOTHING_S: f64 = 1.0;
 /// Share of their capacity pull-based queue consumers use.
 const CONSUMER_HEADROOM: f64 = 0.95;
 /// Probe calls a half-open breaker lets through in its probing tick.
@@ -134,7 +138,9 @@ impl World {
         let dt = self.dt;
         let kind = self.arch.nodes[i].kind;
         let cfg = self.arch.nodes[i].config.clone();
-        let comp = &lv.components[self.nodes[i].comp];
+        let comp_ix = self.nodes[i].comp;
+        let comp = &lv.components[comp_ix];
+        let costs = Arc::clone(&self.costs);
         let itype = &lv.instance_types[self.nodes[i].itype];
         let mut adm = [0.0f64; 16];
         let mut rejected = 0.0;
@@ -195,11 +201,7 @@ impl World {
         let mut svc = [0.0f64; 16];
         let mut cs2s = [0.0f64; 16];
         for k in 0..ncls {
-            let cost = comp
-                .service
-                .get(&lv.classes[k].name)
-                .or_else(|| comp.service.get("default"));
-            let (ms, cs2) = cost.map_or((0.1, 1.0), |c| (c.ms, c.cs2));
+            let ClassCost { ms, cs2, .. } = costs[comp_ix * ncls + k];
             svc[k] = ms / 1000.0 / itype.speed * n.slow;
             cs2s[k] = cs2;
             let h = svc[k] + if holds { n.down_mean[k] } else { 0.0 };
@@ -319,7 +321,9 @@ impl World {
         let ncls = lv.classes.len();
         let dt = self.dt;
         let cfg = self.arch.nodes[i].config.clone();
-        let comp = &lv.components[self.nodes[i].comp];
+        let comp_ix = self.nodes[i].comp;
+        let comp = &lv.components[comp_ix];
+        let costs = Arc::clone(&self.costs);
         let itype = &lv.instance_types[self.nodes[i].itype];
         let shards = f64::from(cfg.shards.unwrap_or(1));
         let q1 = self.top_key_share();
@@ -351,11 +355,7 @@ impl World {
         let mut writes = 0.0;
         let mut down = 0.0;
         for k in 0..ncls {
-            let cost = comp
-                .service
-                .get(&lv.classes[k].name)
-                .or_else(|| comp.service.get("default"));
-            let (ms, cs2) = cost.map_or((1.0, 1.0), |c| (c.ms, c.cs2));
+            let ClassCost { ms, cs2, .. } = costs[comp_ix * ncls + k];
             svc[k] = ms / 1000.0 / itype.speed * n.slow;
             cs2s[k] = cs2;
             let is_write = lv.classes[k].op == Op::Write;
@@ -563,7 +563,10 @@ impl World {
             .unwrap_or(LbPolicy::RoundRobin);
         // Per target: instances in rotation (what blind policies count) and capacity (what
         // queue-aware ones follow). Drained and fully dead targets get nothing.
-        let outs = self.outs[i].clone();
+        let mut outs_buf = [0usize; 128];
+        let outs = &mut outs_buf[..self.outs[i].len()];
+        outs.copy_from_slice(&self.outs[i]);
+        let outs = &*outs;
         let mut count = [0.0f64; 128];
         let mut capacity = [0.0f64; 128];
         let mut instances = 0u32;
@@ -624,7 +627,7 @@ impl World {
                 }
             }
         }
-        for &e in &outs {
+        for &e in outs {
             let t = self.edges[e].to;
             self.nodes[t].ca2_in = (ca2_in * ca2_factor).max(0.05);
         }
@@ -697,7 +700,15 @@ impl World {
                 c.miss_latency[k] = 1.0;
                 continue;
             }
-            let rate = if kind == Kind::Cdn { n.arr[k] } else { reads };
+            let raw = if kind == Kind::Cdn { n.arr[k] } else { reads };
+            let alpha = (dt / RATE_SMOOTHING_S).min(1.0);
+            let prev = c.smooth_rate[k];
+            let rate = if prev < 0.0 {
+                raw
+            } else {
+                prev + alpha * (raw - prev)
+            };
+            c.smooth_rate[k] = rate;
             if (rate - c.steady_rate[k]).abs() > 0.02 * c.steady_rate[k].max(1e-9) {
                 c.steady_rate[k] = rate;
                 c.steady[k] = if kind == Kind::Cdn {
@@ -919,11 +930,11 @@ impl World {
         let dt = self.dt;
         let now = self.tick;
         let tau = self.edge_timeout(e);
-        let cfg = self.arch.edges[e].config.clone();
+        let cfg = &self.arch.edges[e].config;
         let to = self.edges[e].to;
         let backoff = cfg.backoff_ms.unwrap_or(100.0) / 1000.0;
         let jitter = cfg.jitter.unwrap_or(false);
-        let child: Vec<Resp> = self.nodes[to].resp.clone();
+        let breaker = cfg.breaker;
         let ed = &mut self.edges[e];
         let gens = ed.gens;
         let (mut calls, mut fails) = (0.0, 0.0);
@@ -932,7 +943,7 @@ impl World {
                 continue;
             }
             let attempts: f64 = (0..=gens).map(|g| ed.by_gen[g * ncls + k]).sum();
-            let r = child[k];
+            let r = self.nodes[to].resp[k];
             let (f, fail_time, mix) = if ed.cut {
                 self.causes.partition += attempts;
                 (1.0, tau, Mix::zero())
@@ -941,7 +952,7 @@ impl World {
                 (1.0, FAST_FAIL_S, Mix::zero())
             } else {
                 let mix = r.mix.shifted(ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
-                let late = r.ok * (1.0 - mix.cdf(tau));
+                let late = r.ok * mix.tail(tau);
                 let f = ((1.0 - r.ok) + late).clamp(0.0, 1.0);
                 let ft = if f > 0.0 {
                     ((1.0 - r.ok) * (r.fail_time + ed.rtt) + late * tau) / f
@@ -970,6 +981,18 @@ impl World {
             let mut offset = 0.0;
             let mut reach = 1.0;
             let attempt_mean = (1.0 - f_eff) * mix.mean() + f_eff * fail_time;
+            if gens == 0 {
+                // No retries: the caller sees exactly one attempt.
+                ed.fail[k] = f_eff;
+                ed.resp[k] = Resp {
+                    ok: 1.0 - f_eff,
+                    mix,
+                    held: attempt_mean,
+                    held_var: mix.var(),
+                    fail_time: attempt_mean,
+                };
+                continue;
+            }
             for g in 0..=gens {
                 if g > 0 {
                     let b = backoff * 2f64.powi(g as i32 - 1) * if jitter { 0.5 } else { 1.0 };
@@ -1022,7 +1045,7 @@ impl World {
                 }
             }
         }
-        if let Some(b) = cfg.breaker {
+        if let Some(b) = breaker {
             let len = ed.window.len();
             let pos = ed.window_pos;
             ed.window[pos] = (calls, fails);
@@ -1031,38 +1054,43 @@ impl World {
                 .window
                 .iter()
                 .fold((0.0, 0.0), |a, w| (a.0 + w.0, a.1 + w.1));
-            let from = self.arch.edges[e].from.clone();
-            let to_id = self.arch.edges[e].to.clone();
             let ed = &mut self.edges[e];
             let hz = self.level.tick_hz;
-            match ed.breaker {
+            // The breaker's transition, if any: (opened?, failure rate that tripped it).
+            let change = match ed.breaker {
                 BreakerState::Closed if c >= b.min_calls && c > 0.0 && f / c >= b.failure_rate => {
                     ed.breaker = BreakerState::Open;
                     ed.open_until = now + ticks(b.open_s, hz).max(1);
                     ed.window.fill((0.0, 0.0));
-                    let msg = format!(
-                        "breaker {from}→{to_id} opened: {:.0}% of calls failed; failing fast for {}s",
-                        100.0 * f / c,
-                        b.open_s
-                    );
-                    self.push_event("breaker", Some(&from), msg);
+                    Some(true)
                 }
                 BreakerState::HalfOpen => {
                     let probe_fail = if calls > 0.0 { fails / calls } else { 0.0 };
                     if probe_fail >= b.failure_rate {
                         ed.breaker = BreakerState::Open;
                         ed.open_until = now + ticks(b.open_s, hz).max(1);
+                        None
                     } else {
                         ed.breaker = BreakerState::Closed;
                         ed.window.fill((0.0, 0.0));
-                        self.push_event(
-                            "breaker",
-                            Some(&from),
-                            format!("breaker {from}→{to_id} closed: probes succeeded"),
-                        );
+                        Some(false)
                     }
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some(opened) = change {
+                let (from, to_id) = (&self.arch.edges[e].from, &self.arch.edges[e].to);
+                let msg = if opened {
+                    format!(
+                        "breaker {from}→{to_id} opened: {:.0}% of calls failed; failing fast for {}s",
+                        100.0 * f / c,
+                        b.open_s
+                    )
+                } else {
+                    format!("breaker {from}→{to_id} closed: probes succeeded")
+                };
+                let from = from.clone();
+                self.push_event("breaker", Some(&from), msg);
             }
         }
     }
@@ -1071,13 +1099,17 @@ impl World {
         let lv = std::sync::Arc::clone(&self.level);
         let ncls = lv.classes.len();
         let kind = self.arch.nodes[i].kind;
-        let outs = self.outs[i].clone();
+        // Out-edges that carry the class, in a fixed buffer: this runs per node, class and tick.
+        let mut buf = [0usize; 128];
         for k in 0..ncls {
-            let carriers: Vec<usize> = outs
-                .iter()
-                .copied()
-                .filter(|&e| self.edges[e].carries[k])
-                .collect();
+            let mut n_carriers = 0;
+            for &e in &self.outs[i] {
+                if self.edges[e].carries[k] {
+                    buf[n_carriers] = e;
+                    n_carriers += 1;
+                }
+            }
+            let carriers = &buf[..n_carriers];
             // Downstream part: (ok, success mixture, mean held, variance held).
             let (ok_d, mix_d, held_d, var_d) = match kind {
                 Kind::Database | Kind::Queue => (1.0, Mix::zero(), 0.0, 0.0),
@@ -1085,7 +1117,7 @@ impl World {
                     let mut ok = 1.0;
                     let mut mix = Mix::zero();
                     let (mut held, mut var) = (0.0, 0.0);
-                    for &e in &carriers {
+                    for &e in carriers {
                         let r = &self.edges[e].resp[k];
                         ok *= r.ok;
                         mix = mix.then(&r.mix);
@@ -1099,7 +1131,7 @@ impl World {
                         .cache
                         .as_ref()
                         .map_or(1.0, |c| c.miss_latency[k]);
-                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(&carriers, k);
+                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(carriers, k);
                     let ok_m = if carriers.is_empty() { 0.0 } else { ok_m };
                     let ok = (1.0 - miss) + miss * ok_m;
                     let mut mix = Mix::point(0.0, 0.0).scaled(1.0 - miss);
@@ -1115,7 +1147,7 @@ impl World {
                     if carriers.is_empty() {
                         (0.0, Mix::zero(), 0.0, 0.0)
                     } else {
-                        self.mixture_over(&carriers, k)
+                        self.mixture_over(carriers, k)
                     }
                 }
             };

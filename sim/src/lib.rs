@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+mod alerts;
 pub mod arch;
 pub mod cache;
 pub mod dist;

@@ -3,30 +3,9 @@
 //! Invariant: observation reads the world and never changes how it evolves (except ending a run
 //! that stayed in outage, which the rules define).
 
-use std::collections::BTreeMap;
-
 use crate::level::{Kind, Level, Origin};
-use crate::report::{
-    Alert, EdgeMetrics, NodeMetrics, RunResult, ScoreParts, Severity, SystemMetrics,
-};
+use crate::report::{EdgeMetrics, NodeMetrics, RunResult, ScoreParts, SystemMetrics};
 use crate::world::{BreakerState, World, billed_units};
-
-/// Ticks a condition must hold before its alert fires, and be gone before it resolves.
-const FIRE_AFTER_S: f64 = 1.0;
-const RESOLVE_AFTER_S: f64 = 3.0;
-
-#[derive(Debug, Clone, Default)]
-struct AlertState {
-    firing: bool,
-    on: u32,
-    off: u32,
-}
-
-/// Alerts by key, with hysteresis.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct AlertBook {
-    states: BTreeMap<String, AlertState>,
-}
 
 /// Running totals for the score.
 #[derive(Debug, Clone, Default)]
@@ -277,7 +256,6 @@ impl World {
         for i in 0..self.nodes.len() {
             let n = &self.arch.nodes[i];
             let rt = &self.nodes[i];
-            let comp = &lv.components[rt.comp];
             let itype = &lv.instance_types[rt.itype];
             let arr: f64 = rt.arr.iter().sum();
             let served: f64 = rt.proc.iter().sum();
@@ -293,11 +271,7 @@ impl World {
             };
             let cpu_work: f64 = (0..ncls)
                 .map(|k| {
-                    let cost = comp
-                        .service
-                        .get(&lv.classes[k].name)
-                        .or_else(|| comp.service.get("default"));
-                    let cpu_ms = cost.map_or(0.0, |c| c.cpu_ms.unwrap_or(c.ms));
+                    let cpu_ms = self.cost(rt.comp, k).cpu_ms;
                     rt.proc[k] * cpu_ms / 1000.0 / itype.speed * rt.slow
                 })
                 .sum();
@@ -334,7 +308,7 @@ impl World {
             };
             let m = &mut self.report.nodes[i];
             m.id.clone_from(&n.id);
-            m.state = state.to_owned();
+            set_str(&mut m.state, state);
             m.up = if n.kind == Kind::Database {
                 db.map_or(0, |d| u32::from(d.primary_up) + d.replicas_up)
             } else {
@@ -409,214 +383,13 @@ impl World {
             m.attempts_rps = attempts;
             m.retries_rps = e.retries_rps;
             m.failure = fail;
-            m.breaker = match (a.config.breaker.is_some(), e.breaker) {
+            let breaker = match (a.config.breaker.is_some(), e.breaker) {
                 (false, _) => "none",
                 (true, BreakerState::Closed) => "closed",
                 (true, BreakerState::Open) => "open",
                 (true, BreakerState::HalfOpen) => "half_open",
-            }
-            .to_owned();
-        }
-    }
-
-    fn raise_alerts(&mut self) {
-        let hz = f64::from(self.level.tick_hz);
-        let obj = self.level.objectives.clone();
-        let mut conds: Vec<(String, Option<String>, Severity, bool, String)> = Vec::new();
-        let s = &self.report.system;
-        conds.push((
-            "system/p99".to_owned(),
-            None,
-            Severity::Critical,
-            s.goodput > 0.0 && s.p99_ms > obj.p99_ms,
-            format!(
-                "p99 latency is {:.0} ms, over the {:.0} ms objective",
-                s.p99_ms, obj.p99_ms
-            ),
-        ));
-        let worst = worst_cause(&s.errors);
-        conds.push((
-            "system/errors".to_owned(),
-            None,
-            Severity::Critical,
-            s.error_rate > obj.error_rate,
-            format!(
-                "{:.1}% of requests fail (objective {:.1}%); most failures: {worst}",
-                s.error_rate * 100.0,
-                obj.error_rate * 100.0
-            ),
-        ));
-        conds.push((
-            "system/budget".to_owned(),
-            None,
-            Severity::Warning,
-            s.cost_per_hour > self.level.budget_per_hour,
-            format!(
-                "running cost ${:.2}/h is over the ${:.2}/h budget",
-                s.cost_per_hour, self.level.budget_per_hour
-            ),
-        ));
-        for (i, m) in self.report.nodes.iter().enumerate() {
-            let n = &self.arch.nodes[i];
-            if n.kind == Kind::Client {
-                continue;
-            }
-            let id = &n.id;
-            let rt = &self.nodes[i];
-            conds.push((
-                format!("{id}/down"),
-                Some(id.clone()),
-                Severity::Critical,
-                m.state == "down",
-                format!("{id} has no healthy instance: requests to it fail"),
-            ));
-            let waiting_on_deps = m.cpu < 0.5 * m.utilization && !self.outs[i].is_empty();
-            conds.push((
-                format!("{id}/saturated"),
-                Some(id.clone()),
-                Severity::Warning,
-                m.utilization >= 0.9 && m.in_rps > 0.0,
-                if waiting_on_deps && n.kind == Kind::Service {
-                    format!(
-                        "{id}: {:.0}% of threads busy but CPU only {:.0}%: it is waiting on a slow dependency. Add a timeout or a breaker on its calls, or fix what it calls",
-                        m.utilization * 100.0,
-                        m.cpu * 100.0
-                    )
-                } else {
-                    format!(
-                        "{id} is {:.0}% busy with {:.0} requests queued: latency climbs steeply now. Add instances or a larger type",
-                        m.utilization * 100.0,
-                        m.queue
-                    )
-                },
-            ));
-            conds.push((
-                format!("{id}/errors"),
-                Some(id.clone()),
-                Severity::Critical,
-                m.error_rate > 0.05 && m.in_rps > 0.0,
-                format!("{id}: {:.0}% of its requests fail", m.error_rate * 100.0),
-            ));
-            if rt.undetected > 0 {
-                conds.push((
-                    format!("{id}/dead_in_rotation"),
-                    Some(id.clone()),
-                    Severity::Critical,
-                    true,
-                    format!(
-                        "{id}: {} crashed instance(s) still get traffic until health checks notice",
-                        rt.undetected
-                    ),
-                ));
-            } else {
-                conds.push((
-                    format!("{id}/dead_in_rotation"),
-                    Some(id.clone()),
-                    Severity::Critical,
-                    false,
-                    String::new(),
-                ));
-            }
-            if let Some(lag) = m.replication_lag_s {
-                conds.push((
-                    format!("{id}/replication_lag"),
-                    Some(id.clone()),
-                    Severity::Warning,
-                    lag > 5.0,
-                    format!("{id}: replicas are {lag:.1} s behind the primary; reads there are stale and a failover now loses writes"),
-                ));
-            }
-            if let Some(h) = m.hit_ratio {
-                let stampede = rt
-                    .cache
-                    .as_ref()
-                    .is_some_and(|c| c.stampede.is_some() || c.warm_n.is_some());
-                conds.push((
-                    format!("{id}/cold"),
-                    Some(id.clone()),
-                    Severity::Warning,
-                    stampede && m.in_rps > 0.0,
-                    format!(
-                        "{id} is cold (hit ratio {:.0}%): misses go to its origin",
-                        h * 100.0
-                    ),
-                ));
-            }
-            if let Some(b) = m.backlog {
-                let age = if rt.queue.as_ref().is_some_and(|q| q.drained > 0.0) {
-                    b / rt.queue.as_ref().map_or(1.0, |q| q.drained)
-                } else {
-                    b
-                };
-                conds.push((
-                    format!("{id}/backlog"),
-                    Some(id.clone()),
-                    Severity::Warning,
-                    age > 30.0,
-                    format!("{id}: {b:.0} messages waiting, about {age:.0} s of work: consumers are behind"),
-                ));
-            }
-        }
-        for (j, e) in self.report.edges.iter().enumerate() {
-            let key = format!("{}->{}", e.from, e.to);
-            conds.push((
-                format!("{key}/breaker"),
-                Some(key.clone()),
-                Severity::Warning,
-                e.breaker == "open",
-                format!(
-                    "breaker {} → {} is open: calls fail fast while {} recovers",
-                    e.from, e.to, e.to
-                ),
-            ));
-            let base: f64 = self.edges[j].base.iter().sum();
-            conds.push((
-                format!("{key}/retry_storm"),
-                Some(key.clone()),
-                Severity::Critical,
-                base > 0.0 && e.retries_rps > 0.5 * base,
-                format!(
-                    "{} → {}: retries are {:.0}% of first attempts: a retry storm. Add jitter, a retry budget or a breaker",
-                    e.from,
-                    e.to,
-                    100.0 * e.retries_rps / base.max(1e-9)
-                ),
-            ));
-        }
-        let fire = (FIRE_AFTER_S * hz).ceil().max(1.0) as u32;
-        let resolve = (RESOLVE_AFTER_S * hz).ceil().max(1.0) as u32;
-        for (key, node, severity, on, message) in conds {
-            let st = self.alerts.states.entry(key.clone()).or_default();
-            if on {
-                st.on += 1;
-                st.off = 0;
-            } else {
-                st.off += 1;
-                st.on = 0;
-            }
-            let change = if !st.firing && st.on >= fire {
-                st.firing = true;
-                Some(true)
-            } else if st.firing && st.off >= resolve {
-                st.firing = false;
-                Some(false)
-            } else {
-                None
             };
-            if let Some(firing) = change {
-                let message = if firing {
-                    message
-                } else {
-                    format!("resolved: {key}")
-                };
-                self.report.alerts.push(Alert {
-                    key,
-                    node,
-                    severity,
-                    firing,
-                    message,
-                });
-            }
+            set_str(&mut m.breaker, breaker);
         }
     }
 
@@ -624,31 +397,13 @@ impl World {
     pub fn progress(&self) -> crate::report::Progress {
         self.score.progress()
     }
-
-    /// Keys of the alerts firing now.
-    pub fn active_alerts(&self) -> Vec<String> {
-        self.alerts
-            .states
-            .iter()
-            .filter(|(_, s)| s.firing)
-            .map(|(k, _)| k.clone())
-            .collect()
-    }
 }
 
-fn worst_cause(c: &crate::report::ErrorCauses) -> &'static str {
-    let all = [
-        (c.timeout, "timeouts"),
-        (c.overload, "queues full (overload)"),
-        (c.down, "instances down"),
-        (c.rate_limited, "rate limiting"),
-        (c.breaker_open, "open breakers"),
-        (c.partition, "a network partition"),
-    ];
-    all.iter()
-        .fold(
-            (0.0, "none"),
-            |best, &(v, n)| if v > best.0 { (v, n) } else { best },
-        )
-        .1
+/// Overwrites a metrics string in place: the report is reused every tick, so this allocates
+/// only when the text grows.
+fn set_str(dst: &mut String, src: &str) {
+    if dst != src {
+        dst.clear();
+        dst.push_str(src);
+    }
 }

@@ -21,11 +21,26 @@ pub fn erlang_c(c: u32, a: f64) -> f64 {
     b / (1.0 - rho * (1.0 - b))
 }
 
-/// Server counts up to this use the exact recursion; above it, a table in the Halfin–Whitt
-/// variable β = (1−ρ)√c, where C is smooth, replaces an O(c) recursion per evaluation.
-const EXACT_MAX_C: u32 = 16;
+/// One server is exact (C = ρ); more use a table in the Halfin–Whitt variable β = (1−ρ)√c,
+/// where C is smooth, instead of an O(c) recursion per evaluation (the solver evaluates it
+/// several times per station per tick).
+const EXACT_MAX_C: u32 = 1;
 const TABLE_POINTS: usize = 96;
 const TABLE_BETA_MAX: f64 = 6.0;
+
+/// Above this many servers the table comes from the Halfin–Whitt limit instead of an O(c)
+/// recursion per point (a load balancer with 10 000 connections would cost a million steps).
+/// There C depends on β alone, and it is within 0.01 of the exact value (tested).
+const HALFIN_WHITT_MIN_C: u32 = 1000;
+
+/// Halfin–Whitt: C ≈ [1 + β·Φ(β)/φ(β)]⁻¹ (SIMULATION.md §2.3).
+fn halfin_whitt(beta: f64) -> f64 {
+    if beta <= 0.0 {
+        return 1.0;
+    }
+    let phi = (-0.5 * beta * beta).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    1.0 / (1.0 + beta * crate::dist::normal_cdf(beta) / phi)
+}
 
 /// Erlang C for one server count, fast to evaluate many times per tick.
 #[derive(Debug, Clone)]
@@ -51,8 +66,11 @@ impl ErlangTable {
         let table = (0..TABLE_POINTS)
             .map(|i| {
                 let beta = beta_max * i as f64 / (TABLE_POINTS - 1) as f64;
-                let rho = 1.0 - beta / sqrt_c;
-                erlang_c(c, rho * f64::from(c))
+                if c > HALFIN_WHITT_MIN_C {
+                    halfin_whitt(beta)
+                } else {
+                    erlang_c(c, (1.0 - beta / sqrt_c) * f64::from(c))
+                }
             })
             .collect();
         Self { c, beta_max, table }
@@ -72,7 +90,8 @@ impl ErlangTable {
             return 1.0;
         }
         if self.table.is_empty() {
-            return erlang_c(self.c, rho * f64::from(self.c));
+            // M/M/1: an arrival waits exactly when the server is busy.
+            return rho;
         }
         let beta = (1.0 - rho) * f64::from(self.c).sqrt();
         if beta >= self.beta_max {
@@ -308,7 +327,7 @@ mod tests {
 
     #[test]
     fn table_tracks_exact_erlang_c_for_many_servers() {
-        for c in [17u32, 40, 100, 500] {
+        for c in [2u32, 3, 4, 8, 16, 17, 40, 100, 500, 1001, 5000] {
             let t = ErlangTable::new(c);
             for i in 1..100 {
                 let rho = f64::from(i) / 100.0;

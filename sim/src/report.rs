@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Errors per second by where they arose (counted per failed attempt).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorCauses {
     /// The caller gave up waiting (edge timeout or the user's).
     pub timeout: f64,
@@ -24,6 +25,7 @@ pub struct ErrorCauses {
 
 /// Whole-system metrics for user traffic.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SystemMetrics {
     /// User requests offered, per second.
     pub offered: f64,
@@ -51,6 +53,8 @@ pub struct SystemMetrics {
 
 /// Per-node metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct NodeMetrics {
     /// Node id.
     pub id: String,
@@ -99,6 +103,7 @@ pub struct NodeMetrics {
 
 /// Per-edge metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct EdgeMetrics {
     /// Caller.
     pub from: String,
@@ -117,6 +122,7 @@ pub struct EdgeMetrics {
 /// How urgent an alert is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Severity {
     /// Worth a look.
     Warning,
@@ -126,6 +132,8 @@ pub enum Severity {
 
 /// An alert that started or stopped firing this tick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct Alert {
     /// Stable key, e.g. `web/saturated`.
     pub key: String,
@@ -142,6 +150,8 @@ pub struct Alert {
 
 /// Something that happened this tick.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(rename = "SimEvent", optional_fields))]
 pub struct Event {
     /// `fault`, `fault_ended`, `action`, `instance_ready`, `failover`, `breaker`, `autoscale`, `end`.
     pub kind: String,
@@ -154,6 +164,7 @@ pub struct Event {
 
 /// Everything the engine says about one tick.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TickReport {
     /// Tick number (the first simulated tick is 0).
     pub tick: u64,
@@ -173,6 +184,8 @@ pub struct TickReport {
 
 /// The judged result of a run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[cfg_attr(feature = "ts", ts(optional_fields))]
 pub struct RunResult {
     /// Score out of 1000.
     pub score: f64,
@@ -201,6 +214,7 @@ pub struct RunResult {
 
 /// The parts of the score.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ScoreParts {
     /// SLO compliance.
     pub slo: f64,

@@ -5,18 +5,28 @@
 use std::sync::Arc;
 
 use crate::action::{Action, Refusal};
+use crate::alerts::{AlertBook, EDGE, Hysteresis, NODE};
 use crate::arch::{Architecture, Edge, EdgeConfig, Node, NodeConfig};
 use crate::cache::Popularity;
 use crate::dist::Mix;
 use crate::fault::{Fault, FaultSpec};
 use crate::level::{Kind, Level, Op, TimedAction, valid_id};
-use crate::observe::{AlertBook, ScoreBook};
+use crate::observe::ScoreBook;
 use crate::queueing::Station;
 use crate::report::{RunResult, TickReport};
 use crate::rng::Rng;
 
 /// Retries are scheduled in a ring of this many ticks; longer backoffs are capped to it.
 pub(crate) const RETRY_RING: usize = 64;
+
+/// A component's cost for one class, resolved once (`default` applied) so the tick never
+/// looks costs up by name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClassCost {
+    pub ms: f64,
+    pub cpu_ms: f64,
+    pub cs2: f64,
+}
 
 /// How a class's requests fare at a node or over an edge, as its caller sees it.
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +65,9 @@ pub(crate) struct CacheRt {
     pub stampede: Option<(u32, f64)>,
     pub steady: Vec<f64>,
     pub steady_rate: Vec<f64>,
+    /// Request rate per class smoothed over about a second: hit ratios follow the rate a cache
+    /// has seen over time, not one tick's Poisson noise.
+    pub smooth_rate: Vec<f64>,
     pub hit: Vec<f64>,
     /// Per class: share of lookups that load the origin, and that wait for it.
     pub miss_load: Vec<f64>,
@@ -132,6 +145,8 @@ pub(crate) struct NodeRt {
     pub db: Option<DbRt>,
     pub queue: Option<QueueRt>,
     pub asg: Option<AsgRt>,
+    /// Alert states, by the index of `alerts::NODE`.
+    pub alerts: [Hysteresis; NODE.len()],
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +184,8 @@ pub(crate) struct EdgeRt {
     pub pool_wait: (f64, f64),
     pub pool_use: f64,
     pub cut: bool,
+    /// Alert states, by the index of `alerts::EDGE`.
+    pub alerts: [Hysteresis; EDGE.len()],
 }
 
 #[derive(Debug, Clone)]
@@ -212,6 +229,8 @@ pub struct World {
     pub(crate) p_guess: [f64; 3],
     /// Share of requests on the most popular key of the level's key space.
     pub(crate) zipf_top: f64,
+    /// `costs[component × classes + class]`.
+    pub(crate) costs: Arc<[ClassCost]>,
 }
 
 impl World {
@@ -251,6 +270,28 @@ impl World {
             causes: crate::report::ErrorCauses::default(),
             p_guess: [0.0; 3],
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
+            costs: level
+                .components
+                .iter()
+                .flat_map(|c| {
+                    level.classes.iter().map(move |k| {
+                        let cost = c.service.get(&k.name).or_else(|| c.service.get("default"));
+                        // Only the client has no costs (validation requires them elsewhere).
+                        cost.map_or(
+                            ClassCost {
+                                ms: 0.1,
+                                cpu_ms: 0.0,
+                                cs2: 1.0,
+                            },
+                            |x| ClassCost {
+                                ms: x.ms,
+                                cpu_ms: x.cpu_ms.unwrap_or(x.ms),
+                                cs2: x.cs2,
+                            },
+                        )
+                    })
+                })
+                .collect(),
             level,
         };
         let start = w.level.start.clone();
@@ -280,6 +321,10 @@ impl World {
             })?;
         }
         Ok(w)
+    }
+
+    pub(crate) fn cost(&self, comp: usize, class: usize) -> ClassCost {
+        self.costs[comp * self.level.classes.len() + class]
     }
 
     /// The level.
@@ -734,6 +779,7 @@ impl World {
                 stampede: None,
                 steady: vec![0.0; ncls],
                 steady_rate: vec![-1.0; ncls],
+                smooth_rate: vec![-1.0; ncls],
                 hit: vec![0.0; ncls],
                 miss_load: vec![1.0; ncls],
                 miss_latency: vec![1.0; ncls],
@@ -793,6 +839,7 @@ impl World {
                 ..QueueRt::default()
             }),
             asg: None,
+            alerts: Default::default(),
         }
     }
 
@@ -849,6 +896,7 @@ impl World {
                     pool_wait: (0.0, 0.0),
                     pool_use: 0.0,
                     cut: false,
+                    alerts: Default::default(),
                 },
             };
             rt.from = from;

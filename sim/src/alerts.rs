@@ -1,0 +1,303 @@
+//! Alerts: threshold crossings with hysteresis, whose messages say what is wrong, where, and what
+//! to try.
+//! Invariant: conditions are evaluated every tick with plain comparisons; a key or message is
+//! formatted only when an alert starts or stops firing (this runs on the tick path).
+
+use crate::level::Kind;
+use crate::report::{Alert, ErrorCauses, Severity};
+use crate::world::World;
+
+/// A condition must hold this long before its alert fires, and be gone this long to resolve.
+const FIRE_AFTER_S: f64 = 1.0;
+const RESOLVE_AFTER_S: f64 = 3.0;
+
+/// One alert's hysteresis state.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Hysteresis {
+    firing: bool,
+    on: u32,
+    off: u32,
+}
+
+impl Hysteresis {
+    /// Feeds this tick's condition; returns the new state when it changes.
+    fn update(&mut self, on: bool, fire: u32, resolve: u32) -> Option<bool> {
+        if on {
+            self.on += 1;
+            self.off = 0;
+        } else {
+            self.off += 1;
+            self.on = 0;
+        }
+        if !self.firing && self.on >= fire {
+            self.firing = true;
+            Some(true)
+        } else if self.firing && self.off >= resolve {
+            self.firing = false;
+            Some(false)
+        } else {
+            None
+        }
+    }
+}
+
+/// Alerts about the whole system.
+const SYSTEM: [&str; 3] = ["p99", "errors", "budget"];
+/// Alerts about one node; their index is their slot in `NodeRt::alerts`.
+pub(crate) const NODE: [&str; 7] = [
+    "down",
+    "saturated",
+    "errors",
+    "dead_in_rotation",
+    "replication_lag",
+    "cold",
+    "backlog",
+];
+/// Alerts about one edge; their index is their slot in `EdgeRt::alerts`.
+pub(crate) const EDGE: [&str; 2] = ["breaker", "retry_storm"];
+
+/// System alert states.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AlertBook {
+    system: [Hysteresis; 3],
+}
+
+impl World {
+    /// Updates every alert from this tick's metrics and reports the ones that changed.
+    pub(crate) fn raise_alerts(&mut self) {
+        let hz = f64::from(self.level.tick_hz);
+        let fire = (FIRE_AFTER_S * hz).ceil().max(1.0) as u32;
+        let resolve = (RESOLVE_AFTER_S * hz).ceil().max(1.0) as u32;
+        let mut out = std::mem::take(&mut self.report.alerts);
+        let obj = &self.level.objectives;
+        let s = &self.report.system;
+        let system_on = [
+            s.goodput > 0.0 && s.p99_ms > obj.p99_ms,
+            s.error_rate > obj.error_rate,
+            s.cost_per_hour > self.level.budget_per_hour,
+        ];
+        for (k, on) in system_on.into_iter().enumerate() {
+            if let Some(firing) = self.alerts.system[k].update(on, fire, resolve) {
+                let message = if firing {
+                    self.system_message(k)
+                } else {
+                    format!("resolved: {}", SYSTEM[k])
+                };
+                out.push(Alert {
+                    key: format!("system/{}", SYSTEM[k]),
+                    node: None,
+                    severity: if k == 2 {
+                        Severity::Warning
+                    } else {
+                        Severity::Critical
+                    },
+                    firing,
+                    message,
+                });
+            }
+        }
+        for i in 0..self.nodes.len() {
+            if self.arch.nodes[i].kind == Kind::Client {
+                continue;
+            }
+            let m = &self.report.nodes[i];
+            let rt = &self.nodes[i];
+            let age = rt.queue.as_ref().map_or(0.0, |q| {
+                if q.drained > 0.0 {
+                    q.backlog / q.drained
+                } else {
+                    q.backlog
+                }
+            });
+            let on = [
+                m.state == "down",
+                m.utilization >= 0.9 && m.in_rps > 0.0,
+                m.error_rate > 0.05 && m.in_rps > 0.0,
+                rt.undetected > 0,
+                m.replication_lag_s.is_some_and(|lag| lag > 5.0),
+                rt.cache
+                    .as_ref()
+                    .is_some_and(|c| c.stampede.is_some() || c.warm_n.is_some())
+                    && m.in_rps > 0.0,
+                age > 30.0,
+            ];
+            for (k, on) in on.into_iter().enumerate() {
+                if let Some(firing) = self.nodes[i].alerts[k].update(on, fire, resolve) {
+                    let id = &self.arch.nodes[i].id;
+                    let message = if firing {
+                        self.node_message(i, k)
+                    } else {
+                        format!("resolved: {id} {}", NODE[k].replace('_', " "))
+                    };
+                    out.push(Alert {
+                        key: format!("{id}/{}", NODE[k]),
+                        node: Some(id.clone()),
+                        severity: if matches!(k, 0 | 2 | 3) {
+                            Severity::Critical
+                        } else {
+                            Severity::Warning
+                        },
+                        firing,
+                        message,
+                    });
+                }
+            }
+        }
+        for j in 0..self.edges.len() {
+            let m = &self.report.edges[j];
+            let base: f64 = self.edges[j].base.iter().sum();
+            let on = [
+                m.breaker == "open",
+                base > 0.0 && m.retries_rps > 0.5 * base,
+            ];
+            for (k, on) in on.into_iter().enumerate() {
+                if let Some(firing) = self.edges[j].alerts[k].update(on, fire, resolve) {
+                    let e = &self.arch.edges[j];
+                    let subject = format!("{}->{}", e.from, e.to);
+                    let message = if firing {
+                        self.edge_message(j, k)
+                    } else {
+                        format!("resolved: {subject} {}", EDGE[k].replace('_', " "))
+                    };
+                    out.push(Alert {
+                        key: format!("{subject}/{}", EDGE[k]),
+                        node: Some(subject),
+                        severity: if k == 1 {
+                            Severity::Critical
+                        } else {
+                            Severity::Warning
+                        },
+                        firing,
+                        message,
+                    });
+                }
+            }
+        }
+        self.report.alerts = out;
+    }
+
+    fn system_message(&self, k: usize) -> String {
+        let s = &self.report.system;
+        let obj = &self.level.objectives;
+        match k {
+            0 => format!(
+                "p99 latency is {:.0} ms, over the {:.0} ms objective",
+                s.p99_ms, obj.p99_ms
+            ),
+            1 => format!(
+                "{:.1}% of requests fail (objective {:.1}%); most failures: {}",
+                s.error_rate * 100.0,
+                obj.error_rate * 100.0,
+                worst_cause(&s.errors)
+            ),
+            _ => format!(
+                "running cost ${:.2}/h is over the ${:.2}/h budget",
+                s.cost_per_hour, self.level.budget_per_hour
+            ),
+        }
+    }
+
+    fn node_message(&self, i: usize, k: usize) -> String {
+        let id = &self.arch.nodes[i].id;
+        let m = &self.report.nodes[i];
+        let rt = &self.nodes[i];
+        match k {
+            0 => format!("{id} has no healthy instance: requests to it fail"),
+            1 if self.arch.nodes[i].kind == Kind::Service
+                && m.cpu < 0.5 * m.utilization
+                && !self.outs[i].is_empty() =>
+            {
+                format!(
+                    "{id}: {:.0}% of threads busy but CPU only {:.0}%: it is waiting on a slow dependency. Add a timeout or a breaker on its calls, or fix what it calls",
+                    m.utilization * 100.0,
+                    m.cpu * 100.0
+                )
+            }
+            1 => format!(
+                "{id} is {:.0}% busy with {:.0} requests queued: latency climbs steeply now. Add instances or a larger type",
+                m.utilization * 100.0,
+                m.queue
+            ),
+            2 => format!("{id}: {:.0}% of its requests fail", m.error_rate * 100.0),
+            3 => format!(
+                "{id}: {} crashed instance(s) still get traffic until health checks notice",
+                rt.undetected
+            ),
+            4 => format!(
+                "{id}: replicas are {:.1} s behind the primary; reads there are stale and a failover now loses writes",
+                m.replication_lag_s.unwrap_or(0.0)
+            ),
+            5 => format!(
+                "{id} is cold (hit ratio {:.0}%): misses go to its origin",
+                m.hit_ratio.unwrap_or(0.0) * 100.0
+            ),
+            _ => {
+                let b = m.backlog.unwrap_or(0.0);
+                format!("{id}: {b:.0} messages waiting: consumers are behind")
+            }
+        }
+    }
+
+    fn edge_message(&self, j: usize, k: usize) -> String {
+        let e = &self.arch.edges[j];
+        let m = &self.report.edges[j];
+        match k {
+            0 => format!(
+                "breaker {} → {} is open: calls fail fast while {} recovers",
+                e.from, e.to, e.to
+            ),
+            _ => {
+                let base: f64 = self.edges[j].base.iter().sum();
+                format!(
+                    "{} → {}: retries are {:.0}% of first attempts: a retry storm. Add jitter, a retry budget or a breaker",
+                    e.from,
+                    e.to,
+                    100.0 * m.retries_rps / base.max(1e-9)
+                )
+            }
+        }
+    }
+
+    /// Keys of the alerts firing now.
+    pub fn active_alerts(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        for (k, h) in self.alerts.system.iter().enumerate() {
+            if h.firing {
+                keys.push(format!("system/{}", SYSTEM[k]));
+            }
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            for (k, h) in n.alerts.iter().enumerate() {
+                if h.firing {
+                    keys.push(format!("{}/{}", self.arch.nodes[i].id, NODE[k]));
+                }
+            }
+        }
+        for (j, e) in self.edges.iter().enumerate() {
+            for (k, h) in e.alerts.iter().enumerate() {
+                if h.firing {
+                    let a = &self.arch.edges[j];
+                    keys.push(format!("{}->{}/{}", a.from, a.to, EDGE[k]));
+                }
+            }
+        }
+        keys
+    }
+}
+
+fn worst_cause(c: &ErrorCauses) -> &'static str {
+    let all = [
+        (c.timeout, "timeouts"),
+        (c.overload, "queues full (overload)"),
+        (c.down, "instances down"),
+        (c.rate_limited, "rate limiting"),
+        (c.breaker_open, "open breakers"),
+        (c.partition, "a network partition"),
+    ];
+    all.iter()
+        .fold(
+            (0.0, "none"),
+            |best, &(v, n)| if v > best.0 { (v, n) } else { best },
+        )
+        .1
+}
