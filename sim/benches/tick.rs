@@ -93,10 +93,29 @@ fn ticks(c: &mut Criterion) {
         "the overload case should saturate some tier (error rate {})",
         o.error_rate
     );
+    // A room of the campaign as played: level 5's reference architecture (6 nodes, 2 classes).
+    let mut retry = campaign_level("05-retry-storm");
+    retry.duration_s = 3600.0;
+    let retry = Arc::new(retry);
+    let mut played = World::new(Arc::clone(&retry), SEED).unwrap_or_else(|r| panic!("{r}"));
+    for a in &retry.solutions[0].actions {
+        played.apply(&a.action).unwrap_or_else(|r| panic!("{r}"));
+    }
+    for _ in 0..WARM_UP_TICKS {
+        played.step();
+    }
     let mut g = c.benchmark_group("tick");
     g.bench_function("30-node steady", |b| bench_steps(b, &steady));
     g.bench_function("30-node overload", |b| bench_steps(b, &overload));
+    g.bench_function("level 05 reference", |b| bench_steps(b, &played));
     g.finish();
+}
+
+/// A level of the campaign, from `levels/`.
+fn campaign_level(id: &str) -> Level {
+    let path = format!("{}/../levels/{id}.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    Level::from_toml(&path, &text).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn fault(at_s: f64, for_s: f64, fault: Fault) -> FaultSpec {
@@ -211,6 +230,21 @@ fn replay(c: &mut Criterion) {
         b.iter(|| {
             let mut world = World::new(Arc::clone(&level), SEED).unwrap_or_else(|r| panic!("{r}"));
             world.run_script(&script, |report| {
+                black_box(report);
+            })
+        });
+    });
+    // The replay a receipt verification runs: a whole attempt of a campaign level, stretched to
+    // ten minutes with its reference solution.
+    let mut failover = campaign_level("04-failover");
+    failover.duration_s = 600.0;
+    let failover = Arc::new(failover);
+    let actions = failover.solutions[0].actions.clone();
+    g.bench_function("10-minute attempt, level 04", |b| {
+        b.iter(|| {
+            let mut world =
+                World::new(Arc::clone(&failover), SEED).unwrap_or_else(|r| panic!("{r}"));
+            world.run_script(&actions, |report| {
                 black_box(report);
             })
         });
