@@ -2,14 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 use stampede_sim::Action;
+use ts_rs::TS;
 
 use crate::ids::RoomId;
 
 /// What a client sends.
 // Messages live for one decode or encode; boxing the big variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+#[ts(optional_fields)]
 pub enum ClientMsg {
     /// First message on every connection.
     Hello {
@@ -24,11 +26,13 @@ pub enum ClientMsg {
         level: String,
         /// Solo, race or team.
         mode: Mode,
-        /// Seed (default: the level's, so a race or a daily is the same for everyone).
+        /// Seed (default: the level's, so a race or a daily is the same for everyone); at most
+        /// 2^53 − 1, so a JavaScript number holds it exactly.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         seed: Option<u64>,
         /// A practice room: pause, speed, restart and fault injection allowed, not ranked.
         #[serde(default)]
+        #[ts(as = "Option<_>", optional)]
         practice: bool,
     },
     /// Join a room by id or by its short code.
@@ -41,6 +45,7 @@ pub enum ClientMsg {
         code: Option<String>,
         /// Player (default), spectator or coach.
         #[serde(default)]
+        #[ts(as = "Option<_>", optional)]
         role: JoinRole,
     },
     /// Re-attach to a room after a dropped connection.
@@ -56,7 +61,9 @@ pub enum ClientMsg {
     Start,
     /// Change the architecture.
     Action {
-        /// Client-chosen id, echoed in `action_result`; must increase per connection.
+        /// Client-chosen id, echoed in `action_result`. Must increase for as long as you are a
+        /// member of the room, across resumes (the room remembers the last one); a repeat is
+        /// answered `stale_request` and ignored.
         req_id: u64,
         /// The action.
         action: Action,
@@ -75,12 +82,13 @@ pub enum ClientMsg {
     Ping {
         /// Echoed in `pong`.
         #[serde(default)]
+        #[ts(as = "Option<_>", optional)]
         nonce: u64,
     },
 }
 
 /// Room modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// One player, ranked.
@@ -92,7 +100,7 @@ pub enum Mode {
 }
 
 /// The role asked for when joining.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum JoinRole {
     /// Plays (changes the architecture).
@@ -105,7 +113,7 @@ pub enum JoinRole {
 }
 
 /// Practice-room controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PracticeOp {
     /// Stop the clock.
@@ -138,6 +146,11 @@ impl ClientMsg {
         };
         match self {
             ClientMsg::Hello { token, .. } => short("token", token, 128),
+            ClientMsg::CreateRoom {
+                seed: Some(seed), ..
+            } if *seed > crate::MAX_SAFE_INTEGER => {
+                Err("seed must be at most 2^53 - 1 (a JavaScript number)".to_owned())
+            }
             ClientMsg::CreateRoom { level, .. } => short("level", level, 64),
             ClientMsg::JoinRoom { room, code, .. } => match (room, code) {
                 (Some(r), None) => short("room", &r.0, 64),

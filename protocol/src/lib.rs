@@ -27,6 +27,10 @@ pub const PROTOCOL_VERSION: u32 = 1;
 /// Largest inbound message, bytes (RELIABILITY.md: 16 KiB).
 pub const MAX_MESSAGE_BYTES: usize = 16 * 1024;
 
+/// Largest integer a JavaScript number holds exactly (`Number.MAX_SAFE_INTEGER`). Every integer
+/// on the wire stays at or below it, so the TypeScript types say `number` for `u64`.
+pub const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
 /// Longest chat line, characters.
 pub const MAX_CHAT_CHARS: usize = 500;
 
@@ -48,6 +52,30 @@ impl ClientMsg {
             message: e.to_string(),
         })?;
         msg.check().map_err(|m| DecodeError { message: m })?;
+        // serde's `deny_unknown_fields` does not reach the field-less variants of an internally
+        // tagged enum: `{"type":"start","now":true}` would decode. Those messages are tiny, so
+        // they are read a second time to refuse extra fields.
+        let bare: Option<&[&str]> = match &msg {
+            ClientMsg::LeaveRoom | ClientMsg::Start => Some(&[]),
+            ClientMsg::Practice {
+                op: PracticeOp::Pause | PracticeOp::Unpause | PracticeOp::Restart,
+            } => Some(&["op"]),
+            _ => None,
+        };
+        if let Some(path) = bare {
+            let value: serde_json::Value = serde_json::from_str(text).map_err(|e| DecodeError {
+                message: e.to_string(),
+            })?;
+            let object = path
+                .iter()
+                .try_fold(&value, |v, k| v.get(k))
+                .and_then(serde_json::Value::as_object);
+            if object.is_none_or(|o| o.len() != 1) {
+                return Err(DecodeError {
+                    message: "unknown field: this message has no fields besides its tag".to_owned(),
+                });
+            }
+        }
         Ok(msg)
     }
 }

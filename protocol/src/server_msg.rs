@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use stampede_sim::arch::Architecture;
 use stampede_sim::report::{Alert, Event as SimEvent, RunResult, TickReport};
 use stampede_sim::{Action, Refusal};
+use ts_rs::TS;
 
 use crate::client_msg::{Mode, PracticeOp};
 use crate::ids::{PlayerId, RoomId};
@@ -12,8 +13,9 @@ use crate::ids::{PlayerId, RoomId};
 /// What the server sends.
 // Messages live for one decode or encode; boxing the big variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[ts(optional_fields)]
 pub enum ServerMsg {
     /// Answer to `hello`.
     Welcome {
@@ -93,7 +95,7 @@ pub enum ServerMsg {
 }
 
 /// Stable error codes of `error` messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The message needs a room and the connection is in none.
@@ -121,7 +123,7 @@ pub enum ErrorCode {
 }
 
 /// A room as a whole.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct RoomSnapshot {
     /// Id.
     pub id: RoomId,
@@ -160,7 +162,7 @@ pub struct RoomSnapshot {
 }
 
 /// A room phase.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Waiting for the owner to start.
@@ -174,7 +176,7 @@ pub enum Phase {
 }
 
 /// A member's role in a room.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Created the room: a player who may also start it.
@@ -188,7 +190,7 @@ pub enum Role {
 }
 
 /// A member of a room.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct Member {
     /// Player id.
     pub player: PlayerId,
@@ -201,7 +203,8 @@ pub struct Member {
 }
 
 /// One simulation in a room.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub struct WorldView {
     /// Whose (race rooms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,7 +224,7 @@ pub struct WorldView {
 }
 
 /// A chat line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 pub struct ChatLine {
     /// Who.
     pub player: PlayerId,
@@ -232,7 +235,8 @@ pub struct ChatLine {
 }
 
 /// A race standing.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub struct Standing {
     /// Who.
     pub player: PlayerId,
@@ -252,8 +256,9 @@ pub struct Standing {
 /// Numbered room events.
 // Messages live for one decode or encode; boxing the big variants would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(optional_fields)]
 pub enum RoomEvent {
     /// Someone joined.
     MemberJoined {
