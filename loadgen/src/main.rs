@@ -111,7 +111,7 @@ async fn main() -> anyhow::Result<()> {
         elapsed,
         cpu,
         mem,
-        ticks,
+        &ticks,
     );
     Ok(())
 }
@@ -396,7 +396,7 @@ fn report(
     elapsed: f64,
     cpu: Option<f64>,
     mem_kib: Option<u64>,
-    ticks: Value,
+    ticks: &Value,
 ) {
     // Tick lag: how much later than its schedule each frame arrived, the schedule anchored at
     // the client's earliest (arrival − tick/rate).
