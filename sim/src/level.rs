@@ -607,6 +607,15 @@ impl Level {
         if !(1..=100).contains(&self.tick_hz) {
             return err("tick_hz", format!("{} must be in 1..=100", self.tick_hz));
         }
+        if self.seed > MAX_SAFE_SEED {
+            return err(
+                "seed",
+                format!(
+                    "{} is above 2^53 − 1, the largest integer a browser reads exactly",
+                    self.seed
+                ),
+            );
+        }
         if !(self.time_scale > 0.0) {
             return err("time_scale", "must be positive".to_owned());
         }
@@ -842,6 +851,9 @@ fn check_keys(k: &KeySpace) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Seeds travel as JSON numbers, which browsers read as f64: exact only up to 2^53 − 1.
+pub const MAX_SAFE_SEED: u64 = (1 << 53) - 1;
 
 /// Ids of levels, nodes and classes: 1-40 characters of `a-z 0-9 -`.
 pub fn valid_id(s: &str) -> bool {

@@ -104,3 +104,44 @@ fn recorded_attempts_re_simulate_to_their_results() {
         );
     }
 }
+
+/// Every number in every report is finite: JSON has no NaN or infinity (serde_json would write
+/// `null`, which a client typed `number` cannot read).
+#[test]
+fn reports_hold_only_finite_numbers() {
+    fn check(v: &serde_json::Value, path: &str) {
+        match v {
+            serde_json::Value::Null => panic!("{path} is null (a NaN or infinity)"),
+            serde_json::Value::Array(a) => a
+                .iter()
+                .enumerate()
+                .for_each(|(i, x)| check(x, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(o) => {
+                o.iter().for_each(|(k, x)| check(x, &format!("{path}.{k}")))
+            }
+            _ => {}
+        }
+    }
+    for id in [
+        "01-scale-out",
+        "02-cache-aside",
+        "03-cache-stampede",
+        "04-failover",
+        "05-retry-storm",
+    ] {
+        let lv = level(id);
+        for actions in [Vec::new(), lv.solutions[0].actions.clone()] {
+            let mut w = World::new(Arc::new(lv.clone()), 3).unwrap();
+            let result = w.run_script(&actions, |r| {
+                check(
+                    &serde_json::to_value(r).unwrap(),
+                    &format!("{id} tick {}", r.tick),
+                )
+            });
+            check(
+                &serde_json::to_value(result).unwrap(),
+                &format!("{id} result"),
+            );
+        }
+    }
+}
