@@ -35,7 +35,7 @@ pub struct AppState {
     pub(crate) metrics: PrometheusHandle,
     /// Cancelled on shutdown; rooms and connections hold children of it.
     pub(crate) shutdown: CancellationToken,
-    /// Every room task, so shutdown can wait for them.
+    /// Every room task and WebSocket connection, so shutdown can wait for them.
     pub(crate) tracker: TaskTracker,
     draining: AtomicBool,
     conn_ids: AtomicU64,
@@ -103,7 +103,7 @@ pub enum ServerError {
 
 /// Serves until `shutdown` is cancelled, then drains: readiness turns 503, new upgrades are
 /// refused, every connection is closed with 4001 (resumable), room tasks end, and the process
-/// waits at most the grace period for them.
+/// waits at most the grace period for them and for the connections' close frames.
 ///
 /// # Errors
 /// When the listener fails.
@@ -112,6 +112,21 @@ pub async fn run(state: Arc<AppState>, listener: TcpListener) -> Result<(), Serv
     info!(%addr, levels = state.catalog.all().count(), "listening");
     let shutdown = state.shutdown.clone();
     let grace = config::Config::secs(state.config.shutdown_grace_s);
+    // Without the exporter's own upkeep task, histogram samples (one per room tick) pile up
+    // until a scrape drains them: an unscraped server would grow without bound.
+    let upkeep = {
+        let (metrics, shutdown) = (state.metrics.clone(), shutdown.clone());
+        async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    _ = every.tick() => metrics.run_upkeep(),
+                }
+            }
+        }
+    };
+    state.tracker.spawn(upkeep);
     let server = axum::serve(listener, app(Arc::clone(&state)))
         .with_graceful_shutdown(shutdown.clone().cancelled_owned());
     let deadline = async {

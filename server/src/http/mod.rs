@@ -128,10 +128,14 @@ async fn get_level(
         .catalog
         .get(&id)
         .ok_or_else(|| AppError::NotFound(format!("there is no level `{id}`")))?;
-    // The reference solutions are the answers: they stay on the server.
+    // The reference solutions are the answers: they stay on the server, field and all (an
+    // always-empty `solutions` would only invite a client to read it).
     let mut l = (*level).clone();
     l.solutions.clear();
-    let value = serde_json::to_value(&l).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    let mut value = serde_json::to_value(&l).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    if let Some(fields) = value.as_object_mut() {
+        fields.remove("solutions");
+    }
     Ok(Json(value))
 }
 

@@ -84,6 +84,7 @@ pub(crate) fn spawn(state: &Arc<AppState>, params: RoomParams) -> RoomHandle {
         frames,
         empty_since: Some(Instant::now()),
         ticks_since_standings: 0,
+        lost: Vec::new(),
     };
     let st = Arc::clone(state);
     let shutdown = state.shutdown.child_token();
@@ -159,6 +160,9 @@ struct RoomActor {
     frames: watch::Sender<Frames>,
     empty_since: Option<Instant>,
     ticks_since_standings: u64,
+    /// Members whose connection a send found gone or full, to announce once the current
+    /// command or tick is done (announcing mid-fan-out would reorder `seq` for the others).
+    lost: Vec<PlayerId>,
 }
 
 impl std::fmt::Debug for RoomActor {
@@ -212,6 +216,7 @@ impl RoomActor {
                     }
                 }
             }
+            self.announce_lost();
             let p = self.tick_period();
             if p != period {
                 period = p;
@@ -328,9 +333,18 @@ impl RoomActor {
         let i = self.members.len() - 1;
         let snapshot = self.snapshot();
         self.send(i, &snapshot);
-        Ok(Attached {
+        Ok(self.attached(i))
+    }
+
+    /// The metrics subscription for member `i`: a racer streams only their own simulation,
+    /// everyone else (spectators and coaches too) every simulation in the room.
+    fn attached(&self, i: usize) -> Attached {
+        let m = &self.members[i];
+        let races = self.params.mode == Mode::Race && matches!(m.role, Role::Owner | Role::Player);
+        Attached {
             frames: self.frames.subscribe(),
-        })
+            only: races.then(|| m.player.id.clone()),
+        }
     }
 
     fn resume(
@@ -348,13 +362,17 @@ impl RoomActor {
     }
 
     /// Attaches a new connection to a member and brings it up to date: the events it missed
-    /// when the history still has them, otherwise a full snapshot.
+    /// when the history still has them and they fit its queue, otherwise a full snapshot.
     fn reattach(
         &mut self,
         i: usize,
         conn: ConnLink,
         last_seq: u64,
     ) -> Result<Attached, AttachError> {
+        // The replay goes into the new connection's queue all at once, before its writer has
+        // drained anything: a replay that does not fit (with room for the reconnection event)
+        // would close it as a slow consumer straight away, and every retry the same way.
+        let fits = conn.out.capacity().saturating_sub(1);
         if let Some(old) = self.members[i].conn.replace(conn) {
             old.kill.kill(close_code::NORMAL);
         }
@@ -362,7 +380,8 @@ impl RoomActor {
         self.empty_since = None;
         let oldest = self.history.front().map_or(self.seq + 1, |(s, _)| *s);
         let player = self.members[i].player.id.clone();
-        if last_seq > 0 && last_seq <= self.seq && last_seq + 1 >= oldest {
+        let missed = self.seq.saturating_sub(last_seq);
+        if last_seq > 0 && last_seq <= self.seq && last_seq + 1 >= oldest && missed <= fits as u64 {
             let missed: Vec<Arc<str>> = self
                 .history
                 .iter()
@@ -380,9 +399,7 @@ impl RoomActor {
             player,
             connected: true,
         });
-        Ok(Attached {
-            frames: self.frames.subscribe(),
-        })
+        Ok(self.attached(i))
     }
 
     fn leave(&mut self, player: &PlayerId, conn: u64) {
@@ -590,6 +607,8 @@ impl RoomActor {
 
     fn set_phase(&mut self, phase: Phase) {
         self.phase = phase;
+        // Before the event goes out: whoever hears of the change and then lists rooms sees it.
+        self.refresh_info();
         self.event(RoomEvent::PhaseChanged { phase });
     }
 
@@ -833,16 +852,34 @@ impl RoomActor {
     }
 
     /// Never waits: a member whose queue is full is closed as a slow consumer and keeps their
-    /// seat, so they can resume and get what they missed.
+    /// seat, so they can resume and get what they missed. A closed queue means the connection
+    /// is already ending; either way the member is detached here and announced afterwards,
+    /// because the connection's own `Dropped` will no longer match.
     fn send_raw(&mut self, i: usize, msg: Arc<str>) {
         let m = &mut self.members[i];
         let Some(conn) = m.conn.as_ref() else { return };
-        if conn.out.try_send(msg).is_err() {
+        let Err(e) = conn.out.try_send(msg) else {
+            return;
+        };
+        if matches!(e, mpsc::error::TrySendError::Full(_)) {
             warn!(room = %self.id, player = %m.player.id, "slow consumer: closing 4009");
             metrics::counter!("stampede_slow_consumer_closes_total").increment(1);
-            conn.kill.kill(close_code::SLOW_CONSUMER);
-            m.conn = None;
-            m.dropped_at = Some(Instant::now());
+        }
+        conn.kill.kill(close_code::SLOW_CONSUMER);
+        m.conn = None;
+        m.dropped_at = Some(Instant::now());
+        self.lost.push(m.player.id.clone());
+    }
+
+    /// Tells the room about members `send_raw` detached.
+    fn announce_lost(&mut self) {
+        while !self.lost.is_empty() {
+            for player in std::mem::take(&mut self.lost) {
+                self.event(RoomEvent::MemberConnection {
+                    player,
+                    connected: false,
+                });
+            }
         }
     }
 

@@ -74,6 +74,9 @@ pub(crate) enum Input {
 #[derive(Debug)]
 pub(crate) struct Attached {
     pub frames: watch::Receiver<Frames>,
+    /// The one simulation whose metrics this connection gets (a racer's own); `None`: all of
+    /// them (solo and team rooms, and anyone watching a race).
+    pub only: Option<PlayerId>,
 }
 
 /// Why a room refused to attach a connection.

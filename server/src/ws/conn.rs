@@ -39,6 +39,9 @@ enum WriterCtl {
 pub(super) async fn serve_socket(socket: WebSocket, state: Arc<AppState>) {
     let id = state.next_conn_id();
     let span = info_span!("conn", conn_id = id);
+    // axum spawns this task, not us: the token makes shutdown wait for it like for a room, so
+    // the runtime is not dropped before this connection's 4001 close frame is out.
+    let _tracked = state.tracker.token();
     async move {
         metrics::gauge!("stampede_connections").increment(1.0);
         let (sink, stream) = socket.split();
@@ -354,16 +357,11 @@ impl Reader {
             }
             Err(_) => return self.error(ErrorCode::RoomNotFound, "the room has ended", None),
         };
-        let only = if handle.info.mode == "race" {
-            self.player.as_ref().map(|p| p.id.clone())
-        } else {
-            None
-        };
         let _ = self
             .ctl
             .send(WriterCtl::Attach {
                 frames: attached.frames,
-                only,
+                only: attached.only,
             })
             .await;
         self.room = Some(handle);
@@ -518,12 +516,18 @@ async fn write_loop(
 }
 
 /// Sends one message within the write timeout; false when the connection should end.
+/// A kill interrupts a send that is stuck on a full socket: the room has already given up on
+/// this client, and waiting out the timeout would only hold the socket longer.
 async fn send(sink: &mut SplitSink<WebSocket, Message>, msg: Message, kill: &KillSwitch) -> bool {
     let len = match &msg {
         Message::Text(t) => t.len(),
         _ => 0,
     };
-    match tokio::time::timeout(WRITE_TIMEOUT, sink.send(msg)).await {
+    let sent = tokio::select! {
+        r = tokio::time::timeout(WRITE_TIMEOUT, sink.send(msg)) => r,
+        () = kill.killed() => return false,
+    };
+    match sent {
         Ok(Ok(())) => {
             metrics::counter!("stampede_bytes_out_total").increment(len as u64);
             true
