@@ -16,6 +16,16 @@ async fn health_levels_rooms_and_metrics() {
 
     let r = http(addr, "GET", "/healthz", None).await;
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
+    // The front page says what this server serves.
+    let r = http(addr, "GET", "/", None).await;
+    assert_eq!(r.status, 200);
+    assert!(
+        r.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(
+        r.body.contains("Stampede") && r.body.contains("/api/v1/levels") && r.body.contains("/ws")
+    );
     let r = http(addr, "GET", "/readyz", None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["ready"], true);

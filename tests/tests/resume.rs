@@ -158,3 +158,31 @@ async fn resuming_after_the_seat_expired_closes_with_4010() {
     s.send(json!({ "type": "ping", "nonce": 3 })).await;
     assert_eq!(s.recv_type("pong").await["nonce"], 3);
 }
+
+/// A result is not a numbered event: a player who was away when the run ended gets it again on
+/// resume.
+#[tokio::test]
+async fn a_player_away_when_the_run_ends_gets_the_result_on_resume() {
+    let (addr, _server) = start_server(test_config()).await;
+    let session = create_session(addr, "Ada").await;
+    let mut a = Client::login_as(addr, session.clone(), "A").await;
+    let room = a.create_room("02-cache-aside", "solo").await;
+    let id = room["id"].clone();
+    // Resizing the only database restarts it: the run ends early in outage.
+    a.send(json!({ "type": "action", "req_id": 1,
+                   "action": { "op": "resize", "id": "db", "instance_type": "db-large" } }))
+        .await;
+    assert_eq!(a.recv_type("action_result").await["ok"], true);
+    a.send(json!({ "type": "start" })).await;
+    let first = a.recv_type("attempt_finished").await;
+    assert_eq!(first["result"]["passed"], false);
+    let last_seq = *a.seqs.last().unwrap();
+    drop(a);
+
+    let mut a = Client::login_as(addr, session, "A again").await;
+    a.send(json!({ "type": "resume", "room": id, "last_seq": last_seq }))
+        .await;
+    let again = a.recv_type("attempt_finished").await;
+    assert_eq!(again["attempt_id"], first["attempt_id"]);
+    assert_eq!(again["result"], first["result"]);
+}

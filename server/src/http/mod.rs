@@ -20,6 +20,7 @@ use crate::AppState;
 /// The router; `main` and the tests use the same one.
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
+        .route("/", get(index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
@@ -58,6 +59,27 @@ impl IntoResponse for AppError {
             .into_response()
     }
 }
+
+/// The server's front page until the browser client is built into it: what is served here.
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(INDEX_HTML)
+}
+
+const INDEX_HTML: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Stampede</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f3f3f3;padding:0 .2em}</style>
+</head><body>
+<h1>Stampede</h1>
+<p>The game server is running. The browser client is not built into this server yet; until it is,
+play over the WebSocket protocol or headless with <code>stampede sim</code>.</p>
+<ul>
+<li><a href="/api/v1/levels">Levels</a> and <a href="/api/v1/rooms">live rooms</a></li>
+<li><a href="/api/v1/openapi.json">The JSON API (OpenAPI)</a></li>
+<li>WebSocket: <code>/ws</code> (see protocol/PROTOCOL.md)</li>
+<li><a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a> · <a href="/metrics">/metrics</a></li>
+</ul>
+</body></html>"#;
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let draining = state.draining();

@@ -14,6 +14,7 @@ pub(crate) fn document() -> Value {
         "info": { "title": "Stampede", "version": env!("CARGO_PKG_VERSION"),
                   "description": "The Stampede game server. The WebSocket protocol at /ws is documented in protocol/PROTOCOL.md." },
         "paths": {
+            "/": { "get": { "summary": "The server's front page (the browser client once built)", "responses": { "200": { "description": "HTML" } } } },
             "/healthz": { "get": { "summary": "Liveness", "responses": { "200": { "description": "alive" } } } },
             "/readyz": { "get": { "summary": "Readiness (503 while draining)", "responses": {
                 "200": { "description": "ready" }, "503": { "description": "draining or a dependency is down" } } } },

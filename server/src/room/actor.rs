@@ -201,7 +201,10 @@ impl RoomActor {
                     Some(cmd) => self.handle(cmd),
                     None => break,
                 },
-                _ = ticker.tick(), if self.clock_runs() => {
+                scheduled = ticker.tick(), if self.clock_runs() => {
+                    // How late the tick started against its schedule: the lag clients feel,
+                    // before any network delay (a busy runtime shows here first).
+                    metrics::histogram!("stampede_tick_lag_seconds").record(scheduled.elapsed().as_secs_f64());
                     let started = std::time::Instant::now();
                     self.tick();
                     let took = started.elapsed();
@@ -394,6 +397,23 @@ impl RoomActor {
         } else {
             let snapshot = self.snapshot();
             self.send(i, &snapshot);
+        }
+        // Results are not numbered events, so a client that was away when a run ended gets
+        // them again (the snapshot has them too; clients dedupe by attempt id).
+        let results: Vec<ServerMsg> = self
+            .worlds
+            .iter()
+            .filter(|w| w.finished_sent)
+            .filter_map(|w| {
+                Some(ServerMsg::AttemptFinished {
+                    attempt_id: w.attempt_id.clone(),
+                    world: w.owner.clone(),
+                    result: w.world.result()?.clone(),
+                })
+            })
+            .collect();
+        for msg in &results {
+            self.send(i, msg);
         }
         self.event(RoomEvent::MemberConnection {
             player,

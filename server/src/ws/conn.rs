@@ -323,15 +323,17 @@ impl Reader {
             out: self.out.clone(),
             kill: self.kill.clone(),
         };
-        if handle.send_lifecycle(make(conn, tx)).await.is_err() {
-            if resume {
-                return Err(close_code::RESUME_EXPIRED);
+        match handle.send_lifecycle(make(conn, tx)).await {
+            Ok(()) => {}
+            // A room too busy to take the command in a second: the seat (if any) is still
+            // there, so the client should simply try again.
+            Err(SendError::Busy) => {
+                return self.error(ErrorCode::Busy, "the room is busy; try again", None);
             }
-            return self.error(
-                ErrorCode::RoomNotFound,
-                "the room is not taking members",
-                None,
-            );
+            Err(SendError::Gone) if resume => return Err(close_code::RESUME_EXPIRED),
+            Err(SendError::Gone) => {
+                return self.error(ErrorCode::RoomNotFound, "the room has ended", None);
+            }
         }
         let attached = match rx.await {
             Ok(Ok(a)) => a,
@@ -431,6 +433,8 @@ fn close_reason(code: u16) -> &'static str {
         close_code::RATE_LIMITED => "rate limited",
         close_code::SLOW_CONSUMER => "slow consumer or silent client: resume",
         close_code::RESUME_EXPIRED => "resume window expired: join again",
+        close_code::GOING_AWAY => "going away",
+        close_code::STORAGE_UNAVAILABLE => "storage unavailable: ranked play cannot start",
         _ => "closed",
     }
 }
