@@ -340,21 +340,31 @@ async fn server_ticks(addr: &str) -> Value {
     let Ok(text) = http(addr, "GET", "/metrics", "").await else {
         return Value::Null;
     };
-    let mut buckets: Vec<(f64, f64)> = Vec::new();
-    let mut overruns = 0.0;
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("stampede_tick_duration_seconds_bucket{le=\"") {
-            let (le, count) = rest.split_once("\"} ").unwrap_or(("", "0"));
+    let overruns = text
+        .lines()
+        .find_map(|l| l.strip_prefix("stampede_tick_overruns_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    let duration = histogram(&text, "stampede_tick_duration_seconds");
+    let lag = histogram(&text, "stampede_tick_lag_seconds");
+    json!({ "duration_ms": duration, "lag_ms": lag, "overruns": overruns })
+}
+
+/// p50 and p99 of a Prometheus histogram, as the upper bounds of the buckets they fall in.
+fn histogram(text: &str, name: &str) -> Value {
+    let prefix = format!("{name}_bucket{{le=\"");
+    let buckets: Vec<(f64, f64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (le, count) = l.strip_prefix(&prefix)?.split_once("\"} ")?;
             let le = if le == "+Inf" {
                 f64::INFINITY
             } else {
-                le.parse().unwrap_or(f64::NAN)
+                le.parse().ok()?
             };
-            buckets.push((le, count.trim().parse().unwrap_or(0.0)));
-        } else if let Some(v) = line.strip_prefix("stampede_tick_overruns_total ") {
-            overruns = v.trim().parse().unwrap_or(0.0);
-        }
-    }
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
     let total = buckets.last().map_or(0.0, |b| b.1);
     let q = |p: f64| {
         buckets
@@ -362,7 +372,7 @@ async fn server_ticks(addr: &str) -> Value {
             .find(|(_, c)| *c >= p * total)
             .map_or(f64::NAN, |(le, _)| le * 1000.0)
     };
-    json!({ "ticks": total, "duration_ms_p50_at_most": q(0.5), "duration_ms_p99_at_most": q(0.99), "overruns": overruns })
+    json!({ "count": total, "p50_at_most": q(0.5), "p99_at_most": q(0.99) })
 }
 
 /// `POST /api/v1/sessions` over a plain HTTP/1.1 connection; returns the token.

@@ -73,7 +73,8 @@ fn prometheus() -> PrometheusHandle {
         .get_or_init(|| {
             let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
                 .set_buckets(&[
-                    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.005, 0.01, 0.05, 0.1,
+                    0.000_01, 0.000_05, 0.000_1, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                    0.1, 0.25, 0.5, 1.0,
                 ])
                 .unwrap_or_else(|_| unreachable!("the bucket list is not empty"))
                 .build_recorder();
