@@ -32,6 +32,10 @@ pub struct Config {
     /// Seconds a client has to send `hello` (Veloren drops slow handshakes).
     #[arg(long, env = "STAMPEDE_HELLO_TIMEOUT_S", default_value_t = 5.0)]
     pub hello_timeout_s: f64,
+    /// Metrics frames per second sent to each connection at most (latest wins in between; the
+    /// issue asks for at least 5). Fewer frames, fewer socket writes per room tick.
+    #[arg(long, env = "STAMPEDE_METRICS_HZ", default_value_t = 5.0)]
+    pub metrics_hz: f64,
     /// Seconds between server pings; a connection silent for three of these is closed (4009).
     #[arg(long, env = "STAMPEDE_PING_INTERVAL_S", default_value_t = 15.0)]
     pub ping_interval_s: f64,
@@ -72,6 +76,7 @@ impl Default for Config {
             allowed_origins: Vec::new(),
             log_json: false,
             hello_timeout_s: 5.0,
+            metrics_hz: 5.0,
             ping_interval_s: 15.0,
             msg_rate: 20.0,
             outbound_queue: 256,
@@ -104,6 +109,9 @@ impl Config {
             return Err("clock_rate must be at most 1000".to_owned());
         }
         pos("hello_timeout_s", self.hello_timeout_s)?;
+        if !(1.0..=100.0).contains(&self.metrics_hz) {
+            return Err("metrics_hz must be in 1..=100".to_owned());
+        }
         pos("ping_interval_s", self.ping_interval_s)?;
         pos("msg_rate", self.msg_rate)?;
         pos("seat_hold_s", self.seat_hold_s)?;

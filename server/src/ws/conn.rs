@@ -49,7 +49,17 @@ pub(super) async fn serve_socket(socket: WebSocket, state: Arc<AppState>) {
         let (ctl_tx, ctl_rx) = mpsc::channel(4);
         let kill = KillSwitch::default();
         let ping = crate::config::Config::secs(state.config.ping_interval_s);
-        let writer = tokio::spawn(write_loop(sink, out_rx, ctl_rx, kill.clone(), ping));
+        // Three quarters of the period: the next fresh tick after the gap then keeps the rate at
+        // `metrics_hz` (every other tick at 10 Hz for 5 Hz) instead of slipping below it.
+        let frame_gap = Duration::from_secs_f64(0.75 / state.config.metrics_hz);
+        let writer = tokio::spawn(write_loop(
+            sink,
+            out_rx,
+            ctl_rx,
+            kill.clone(),
+            ping,
+            frame_gap,
+        ));
         let mut reader = Reader {
             state,
             id,
@@ -445,11 +455,16 @@ async fn write_loop(
     mut ctl: mpsc::Receiver<WriterCtl>,
     kill: KillSwitch,
     ping_every: Duration,
+    frame_gap: Duration,
 ) {
     let mut frames: Option<(watch::Receiver<Frames>, Option<PlayerId>)> = None;
     let mut sent_ticks: Vec<u64> = Vec::new();
     let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    // Metrics are sent at most once per `frame_gap`: the watch keeps only the latest frame, so a
+    // frame that arrives early is not lost, just merged into the next one sent.
+    let mut next_frame_at = Instant::now();
     loop {
+        let frames_due = Instant::now() >= next_frame_at;
         let next = tokio::select! {
             biased;
             () = kill.killed() => break,
@@ -464,12 +479,21 @@ async fn write_loop(
                 Some(m) => Message::Text(Utf8Bytes::from(&*m)),
                 None => break,
             },
+            () = tokio::time::sleep_until(next_frame_at), if !frames_due && frames.is_some() => {
+                // Skip the frame that went stale during the gap: the next one sent leaves right
+                // after its tick, so clients see fresh frames at the lower rate.
+                if let Some((rx, _)) = frames.as_mut() {
+                    rx.mark_unchanged();
+                }
+                continue;
+            }
             changed = async {
                 match frames.as_mut() {
                     Some((rx, _)) => rx.changed().await,
                     None => std::future::pending().await,
                 }
-            } => {
+            }, if frames_due => {
+                next_frame_at = Instant::now() + frame_gap;
                 if changed.is_err() {
                     // The room's task ended without closing us: it aborted (a panic).
                     kill.kill(close_code::INTERNAL);
