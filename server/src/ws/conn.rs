@@ -463,9 +463,12 @@ async fn write_loop(
     // Metrics are sent at most once per `frame_gap`: the watch keeps only the latest frame, so a
     // frame that arrives early is not lost, just merged into the next one sent.
     let mut next_frame_at = Instant::now();
+    // After a gap the frame produced during it is stale; we wait for a fresh one, but only this
+    // long: after a run's last tick (or a pause) no fresh frame comes, and the latest must go.
+    let mut flush_at: Option<Instant> = None;
     loop {
         let frames_due = Instant::now() >= next_frame_at;
-        let next = tokio::select! {
+        let (fresh, flush) = tokio::select! {
             biased;
             () = kill.killed() => break,
             c = ctl.recv() => {
@@ -476,54 +479,72 @@ async fn write_loop(
                 continue;
             }
             m = out.recv() => match m {
-                Some(m) => Message::Text(Utf8Bytes::from(&*m)),
+                Some(m) => {
+                    if !send(&mut sink, Message::Text(Utf8Bytes::from(&*m)), &kill).await {
+                        break;
+                    }
+                    continue;
+                }
                 None => break,
             },
             () = tokio::time::sleep_until(next_frame_at), if !frames_due && frames.is_some() => {
-                // Skip the frame that went stale during the gap: the next one sent leaves right
-                // after its tick, so clients see fresh frames at the lower rate.
                 if let Some((rx, _)) = frames.as_mut() {
                     rx.mark_unchanged();
                 }
+                flush_at = Some(Instant::now() + frame_gap);
                 continue;
             }
+            () = async {
+                match flush_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            }, if frames_due => (false, true),
             changed = async {
                 match frames.as_mut() {
                     Some((rx, _)) => rx.changed().await,
                     None => std::future::pending().await,
                 }
             }, if frames_due => {
-                next_frame_at = Instant::now() + frame_gap;
                 if changed.is_err() {
                     // The room's task ended without closing us: it aborted (a panic).
                     kill.kill(close_code::INTERNAL);
                     break;
                 }
-                let Some((rx, only)) = frames.as_mut() else { continue };
-                let latest = rx.borrow_and_update().clone();
-                sent_ticks.resize(latest.worlds.len(), u64::MAX);
-                let mut batch = Vec::new();
-                for (i, (owner, tick, msg)) in latest.worlds.iter().enumerate() {
-                    let wanted = only.is_none() || owner.is_none() || owner == only;
-                    if wanted && sent_ticks[i] != *tick {
-                        sent_ticks[i] = *tick;
-                        batch.push(Arc::clone(msg));
-                    }
+                (true, false)
+            }
+            _ = ping.tick() => {
+                if !send(&mut sink, Message::Ping(Default::default()), &kill).await {
+                    break;
                 }
-                let mut failed = false;
-                for m in batch {
-                    if !send(&mut sink, Message::Text(Utf8Bytes::from(&*m)), &kill).await {
-                        failed = true;
-                        break;
-                    }
-                }
-                if failed { break }
-                metrics::counter!("stampede_metrics_frames_total").increment(1);
                 continue;
             }
-            _ = ping.tick() => Message::Ping(Default::default()),
         };
-        if !send(&mut sink, next, &kill).await {
+        debug_assert!(fresh || flush);
+        flush_at = None;
+        next_frame_at = Instant::now() + frame_gap;
+        let Some((rx, only)) = frames.as_mut() else {
+            continue;
+        };
+        let latest = if fresh {
+            rx.borrow_and_update().clone()
+        } else {
+            rx.borrow().clone()
+        };
+        sent_ticks.resize(latest.worlds.len(), u64::MAX);
+        let mut failed = false;
+        for (i, (owner, tick, msg)) in latest.worlds.iter().enumerate() {
+            let wanted = only.is_none() || owner.is_none() || owner == only;
+            if wanted && sent_ticks[i] != *tick {
+                sent_ticks[i] = *tick;
+                if !send(&mut sink, Message::Text(Utf8Bytes::from(&**msg)), &kill).await {
+                    failed = true;
+                    break;
+                }
+                metrics::counter!("stampede_metrics_frames_total").increment(1);
+            }
+        }
+        if failed {
             break;
         }
     }
