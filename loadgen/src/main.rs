@@ -408,7 +408,7 @@ fn report(
     mem_kib: Option<u64>,
     ticks: &Value,
 ) {
-    // Tick lag: how much later than its schedule each frame arrived, the schedule anchored at
+    // Frame lateness: how much later than its tick's schedule each frame arrived, anchored at
     // the client's earliest (arrival − tick/rate).
     let mut lags = Vec::new();
     for s in seen {
@@ -440,7 +440,7 @@ fn report(
         .collect();
     let summary = json!({
         "rooms": args.rooms, "clients": seen.len(), "seconds": elapsed,
-        "tick_lag_ms": { "p50": percentile(&mut lags, 0.5), "p99": percentile(&mut lags, 0.99) },
+        "frame_lateness_ms": { "p50": percentile(&mut lags, 0.5), "p99": percentile(&mut lags, 0.99) },
         "action_answer_ms": { "p50": percentile(&mut actions, 0.5), "p99": percentile(&mut actions, 0.99), "count": actions.len() },
         "per_client": { "frames_per_s": frames as f64 / clients / elapsed, "bytes_per_s": bytes as f64 / clients / elapsed },
         "events": events, "seq_gaps": gaps, "errors": errors, "unexpected_closes": closes.len(),
