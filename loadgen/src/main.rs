@@ -1,7 +1,8 @@
 //! `stampede-loadgen`: opens N real WebSocket clients across M team rooms on a running server
 //! (an owner, players and a spectator per room), plays scripted actions, and reports frame
-//! lateness, action-to-answer latency, frames and bytes per client, `seq` gaps, and the server's CPU, memory and tick
-//! lag and duration (from its /metrics). Invariant: bounded in count and time, loopback only; it stops by itself.
+//! lateness, action-to-answer latency, frames and bytes per client, `seq` gaps, and the server's
+//! CPU, memory, tick lag and tick duration (from its /metrics).
+//! Invariant: bounded in count and time, loopback only; it stops by itself.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
