@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use stampede_server::Catalog;
 use stampede_sim::level::SolutionRole;
 use stampede_sim::{Level, RunResult, World};
 
@@ -18,40 +19,26 @@ pub(crate) fn default_dir() -> PathBuf {
     }
 }
 
-/// Every `*.toml` in `dir`, in file-name order, parsed and validated.
-pub(crate) fn load_all(dir: &Path) -> anyhow::Result<Vec<Level>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("reading levels directory {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    files.sort();
-    files.iter().map(|p| load_file(p)).collect()
-}
-
-fn load_file(path: &Path) -> anyhow::Result<Level> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(Level::from_toml(&path.display().to_string(), &text)?)
-}
-
-/// A level by id from `dir`, or from a file path.
+/// A level by id from `dir` (the server's catalog), or from a file path.
 pub(crate) fn load_one(dir: &Path, id_or_path: &str) -> anyhow::Result<Level> {
     let path = Path::new(id_or_path);
     if path.extension().is_some_and(|x| x == "toml") || path.is_file() {
-        return load_file(path);
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        return Ok(Level::from_toml(&path.display().to_string(), &text)?);
     }
-    let all = load_all(dir)?;
-    let ids: Vec<String> = all.iter().map(|l| l.id.clone()).collect();
-    all.into_iter()
-        .find(|l| l.id == id_or_path)
-        .with_context(|| {
-            format!(
+    let catalog = Catalog::load(dir)?;
+    match catalog.get(id_or_path) {
+        Some(level) => Ok((*level).clone()),
+        None => {
+            let ids: Vec<&str> = catalog.all().map(|l| l.id.as_str()).collect();
+            anyhow::bail!(
                 "no level `{id_or_path}` in {} (levels: {})",
                 dir.display(),
                 ids.join(", ")
             )
-        })
+        }
+    }
 }
 
 /// The JSON Schema of level files.
@@ -67,7 +54,8 @@ fn play(level: &Level, actions: &[stampede_sim::TimedAction]) -> anyhow::Result<
 
 /// Plays every level's runs and prints the table; exit code 1 when any expectation fails.
 pub(crate) fn check(dir: &Path) -> anyhow::Result<i32> {
-    let levels = load_all(dir)?;
+    let catalog = Catalog::load(dir)?;
+    let levels: Vec<&Level> = catalog.all().map(|l| &**l).collect();
     let mut failures = Vec::new();
     println!(
         "| level | run | passed | stars | score | SLO met | availability | cost $/h | verdict |"
