@@ -335,7 +335,6 @@ impl World {
         } else {
             1.0
         };
-        db.hot_shard_share = hot;
         let typical = if shards > 1.0 {
             (1.0 - hot) / (shards - 1.0)
         } else {
@@ -844,13 +843,15 @@ impl World {
                 .any(|(x, y)| (x == a && y == b) || (x == b && y == a))
         };
         let budget = self.arch.edges[e].config.retry_budget;
-        let held_child: f64 = {
-            let t = self.edges[e].to;
-            let r = &self.nodes[t].resp;
+        let pool = self.arch.edges[e].config.pool;
+        // Only edges with a connection pool need the callee's holding time.
+        let held_child: f64 = if pool.is_some() {
+            let r = &self.nodes[self.edges[e].to].resp;
             r.iter().map(|x| x.held).sum::<f64>() / ncls as f64
+        } else {
+            0.0
         };
         let caller_up = f64::from(self.nodes[self.edges[e].from].up.max(1));
-        let pool = self.arch.edges[e].config.pool;
         let ed = &mut self.edges[e];
         ed.cut = cut;
         let gens = ed.gens;
@@ -910,7 +911,6 @@ impl World {
                 dt,
             );
             ed.pool_wait = (out.wait_mean, out.wait_var);
-            ed.pool_use = out.rho;
         }
     }
 

@@ -142,8 +142,8 @@ impl ScoreBook {
 impl World {
     /// Fills this tick's metrics, alerts and score.
     pub(crate) fn observe(&mut self) {
-        self.system_metrics();
         self.node_metrics();
+        self.system_metrics();
         self.edge_metrics();
         self.raise_alerts();
         let lv = std::sync::Arc::clone(&self.level);
@@ -223,28 +223,11 @@ impl World {
             s.p95_ms = self.p_guess[1] * 1000.0;
             s.p99_ms = self.p_guess[2] * 1000.0;
         }
-        s.cost_per_hour = self.running_cost();
+        // Serving, booting and restarting instances bill; crashed ones do not (per node, above).
+        s.cost_per_hour = self.report.nodes.iter().map(|n| n.cost_per_hour).sum();
         self.report.tick = self.tick;
         self.report.t = (self.tick + 1) as f64 * self.dt;
         self.report.system = s;
-    }
-
-    /// Cost per hour of what runs now: serving, booting and restarting instances bill; crashed
-    /// ones do not.
-    pub(crate) fn running_cost(&self) -> f64 {
-        self.arch
-            .nodes
-            .iter()
-            .zip(&self.nodes)
-            .map(|(n, rt)| {
-                let price = self.level.instance_types[rt.itype].price_per_hour;
-                let units = match n.kind {
-                    Kind::Database | Kind::Cdn | Kind::Client => billed_units(n),
-                    _ => rt.up + rt.booting.len() as u32 + u32::from(rt.rolling > 0),
-                };
-                price * f64::from(units)
-            })
-            .sum()
     }
 
     fn node_metrics(&mut self) {

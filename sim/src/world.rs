@@ -89,8 +89,6 @@ pub(crate) struct DbRt {
     /// Cumulative writes at the end of each recent tick (ring), for lag in seconds.
     pub history: Vec<f64>,
     pub lag_s: f64,
-    pub lost_writes: f64,
-    pub hot_shard_share: f64,
     /// Per class and station: share of the class's admitted requests each station gets.
     pub shares: Vec<[f64; 4]>,
 }
@@ -182,7 +180,6 @@ pub(crate) struct EdgeRt {
     pub window_pos: usize,
     pub pool: Option<Station>,
     pub pool_wait: (f64, f64),
-    pub pool_use: f64,
     pub cut: bool,
     /// Alert states, by the index of `alerts::EDGE`.
     pub alerts: [Hysteresis; EDGE.len()],
@@ -798,8 +795,6 @@ impl World {
             applied: 0.0,
             history: vec![0.0; 4096],
             lag_s: 0.0,
-            lost_writes: 0.0,
-            hot_shard_share: 1.0,
             shares: vec![[0.0; 4]; ncls],
         });
         NodeRt {
@@ -894,7 +889,6 @@ impl World {
                     window_pos: 0,
                     pool: None,
                     pool_wait: (0.0, 0.0),
-                    pool_use: 0.0,
                     cut: false,
                     alerts: Default::default(),
                 },
@@ -1267,7 +1261,6 @@ impl World {
                     if db.replicas_up > 0 {
                         db.replicas_up -= 1;
                         db.primary_up = true;
-                        db.lost_writes += db.backlog;
                         let lost = db.backlog;
                         db.backlog = 0.0;
                         db.applied = db.written;

@@ -68,7 +68,6 @@ pub(super) async fn serve_socket(socket: WebSocket, state: Arc<AppState>) {
             ctl: ctl_tx,
             player: None,
             room: None,
-            last_req: 0,
         };
         reader.run(stream).await;
         reader.detach_room(false).await;
@@ -89,8 +88,6 @@ struct Reader {
     ctl: mpsc::Sender<WriterCtl>,
     player: Option<Player>,
     room: Option<RoomHandle>,
-    /// Highest `req_id` forwarded: replays and out-of-order ids are answered and dropped here.
-    last_req: u64,
 }
 
 /// Per-connection inbound budget: a token bucket of `rate`/s holding two seconds' worth.
@@ -278,15 +275,8 @@ impl Reader {
                 Ok(())
             }
             ClientMsg::Start => self.input(player.id, Input::Start, None),
+            // The room checks that `req_id` increases, per member: that survives resumes.
             ClientMsg::Action { req_id, action } => {
-                if req_id <= self.last_req {
-                    return self.error(
-                        ErrorCode::StaleRequest,
-                        "req_id must increase; this one was ignored",
-                        Some(req_id),
-                    );
-                }
-                self.last_req = req_id;
                 self.input(player.id, Input::Action { req_id, action }, Some(req_id))
             }
             ClientMsg::Chat { text } => self.input(player.id, Input::Chat { text }, None),
