@@ -415,13 +415,27 @@ impl World {
     pub fn run_script(
         &mut self,
         actions: &[TimedAction],
-        mut each: impl FnMut(&TickReport),
+        each: impl FnMut(&TickReport),
     ) -> RunResult {
         let total = self.level.total_ticks();
+        self.run_script_until(actions, total, each, |_, _| {})
+    }
+
+    /// Like `run_script`, but stops after tick `until` (the result then judges the ticks run),
+    /// and tells `refused` about each refused action (its index in `actions`, the refusal).
+    pub fn run_script_until(
+        &mut self,
+        actions: &[TimedAction],
+        until: u64,
+        mut each: impl FnMut(&TickReport),
+        mut refused: impl FnMut(usize, &Refusal),
+    ) -> RunResult {
         let mut next = 0;
-        while self.tick < total && self.ended.is_none() {
+        while self.tick < until && self.ended.is_none() {
             while next < actions.len() && actions[next].tick <= self.tick {
-                let _ = self.apply(&actions[next].action);
+                if let Err(r) = self.apply(&actions[next].action) {
+                    refused(next, &r);
+                }
                 next += 1;
             }
             each(self.step());

@@ -68,25 +68,31 @@ pub(crate) fn run(dir: &Path, args: &SimArgs) -> anyhow::Result<i32> {
         .map_err(|r| anyhow::anyhow!("start architecture: {r}"))?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let mut next = 0;
-    while world.tick() < total && !world.is_over() {
-        while next < actions.len() && actions[next].tick <= world.tick() {
-            let tick = world.tick();
-            if let Err(refusal) = world.apply(&actions[next].action) {
-                eprintln!(
-                    "tick {tick}: action {next} refused ({}): {}",
-                    refusal.code, refusal.message
-                );
+    // The report callback cannot return an error: keep the first one and stop writing.
+    let mut write_error: Option<std::io::Error> = None;
+    let jsonl = args.format == Format::Jsonl;
+    let result = world.run_script_until(
+        &actions,
+        total,
+        |report| {
+            if jsonl && write_error.is_none() {
+                let line = serde_json::to_writer(&mut out, report).map_err(std::io::Error::from);
+                if let Err(e) = line.and_then(|()| out.write_all(b"\n")) {
+                    write_error = Some(e);
+                }
             }
-            next += 1;
-        }
-        let report = world.step();
-        if args.format == Format::Jsonl {
-            serde_json::to_writer(&mut out, report)?;
-            out.write_all(b"\n")?;
-        }
+        },
+        |i, refusal| {
+            let tick = actions[i].tick;
+            eprintln!(
+                "tick {tick}: action {i} refused ({}): {}",
+                refusal.code, refusal.message
+            );
+        },
+    );
+    if let Some(e) = write_error {
+        return Err(e.into());
     }
-    let result = world.finish().clone();
     serde_json::to_writer(&mut out, &serde_json::json!({ "summary": result }))?;
     out.write_all(b"\n")?;
     out.flush()?;
