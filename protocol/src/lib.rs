@@ -7,6 +7,7 @@
 //! rules that validate it. Everything else on the wire is defined in this crate.
 #![warn(missing_docs)]
 
+pub mod api;
 mod client_msg;
 pub mod close_code;
 mod ids;

@@ -67,6 +67,11 @@ pub enum ServerMsg {
         /// Whose simulation (race rooms).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         world: Option<PlayerId>,
+        /// The signed receipt (`GET /api/v1/receipts/{id}`); absent in practice rooms, which
+        /// are not ranked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        receipt_id: Option<String>,
         /// The judged result.
         result: RunResult,
     },
@@ -120,6 +125,9 @@ pub enum ErrorCode {
     BadRequest,
     /// Too many chat lines.
     RateLimited,
+    /// Storage cannot take a ranked attempt now (RELIABILITY.md's 4011 condition): the start
+    /// is refused, the connection stays; practice rooms still work.
+    StorageUnavailable,
 }
 
 /// A room as a whole.

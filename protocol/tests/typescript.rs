@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use stampede_protocol::{
-    ClientMsg, MAX_CHAT_CHARS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg,
+    ClientMsg, api, MAX_CHAT_CHARS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg,
 };
 use ts_rs::{Config, TS};
 
@@ -39,6 +39,13 @@ fn generate() -> BTreeMap<String, String> {
         .with_out_dir(&scratch);
     ClientMsg::export_all(&cfg).expect("export ClientMsg and its dependencies");
     ServerMsg::export_all(&cfg).expect("export ServerMsg and its dependencies");
+    // The HTTP API's bodies (receipts, leaderboards, players).
+    api::Receipt::export_all(&cfg).expect("export Receipt");
+    api::Verification::export_all(&cfg).expect("export Verification");
+    api::PublicKey::export_all(&cfg).expect("export PublicKey");
+    api::LeaderboardPage::export_all(&cfg).expect("export LeaderboardPage");
+    api::PlayerProgress::export_all(&cfg).expect("export PlayerProgress");
+    api::AttemptPage::export_all(&cfg).expect("export AttemptPage");
 
     let mut files = read_dir(&scratch);
     assert!(

@@ -11,6 +11,8 @@ use stampede_sim::Level;
 #[derive(Debug, Default)]
 pub struct Catalog {
     levels: BTreeMap<String, Arc<Level>>,
+    /// SHA-256 of each level's file, hex: receipts name the exact file they were played on.
+    hashes: BTreeMap<String, String>,
 }
 
 /// A level file that did not load.
@@ -51,20 +53,27 @@ impl Catalog {
             .collect();
         files.sort();
         let mut levels = BTreeMap::new();
+        let mut hashes = BTreeMap::new();
         for path in files {
             let text = std::fs::read_to_string(&path).map_err(io(&path))?;
             let level = Level::from_toml(&path.display().to_string(), &text)?;
             if levels.contains_key(&level.id) {
                 return Err(CatalogError::Duplicate(level.id));
             }
+            hashes.insert(level.id.clone(), crate::receipt::level_hash(&text));
             levels.insert(level.id.clone(), Arc::new(level));
         }
-        Ok(Self { levels })
+        Ok(Self { levels, hashes })
     }
 
     /// A level by id.
     pub fn get(&self, id: &str) -> Option<Arc<Level>> {
         self.levels.get(id).cloned()
+    }
+
+    /// The SHA-256 (hex) of a level's file.
+    pub fn hash(&self, id: &str) -> Option<&str> {
+        self.hashes.get(id).map(String::as_str)
     }
 
     /// Every level, in id order.

@@ -63,10 +63,36 @@ pub struct Config {
     /// Seconds to drain on shutdown before forcing.
     #[arg(long, env = "STAMPEDE_SHUTDOWN_GRACE_S", default_value_t = 30.0)]
     pub shutdown_grace_s: f64,
+    /// The SQL database: `sqlite://FILE` (the embedded default) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+    /// Redis for the leaderboards (`redis://host:port/db`); unset keeps them in this process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key this server writes.
+    #[arg(long, env = "STAMPEDE_REDIS_PREFIX", default_value = "stampede:")]
+    pub redis_prefix: String,
+    /// The receipt signing key: base64 of a 32-byte Ed25519 seed.
+    #[arg(long, env = "STAMPEDE_RECEIPT_KEY", hide_env_values = true)]
+    pub receipt_key: Option<String>,
+    /// A file holding the receipt signing key, created with a new key when missing (default:
+    /// `receipt-key` beside the SQLite database; required with Postgres unless the key is given).
+    #[arg(long, env = "STAMPEDE_RECEIPT_KEY_FILE")]
+    pub receipt_key_file: Option<PathBuf>,
+    /// Jobs the storage write queue holds; when it is full, ranked starts are refused.
+    #[arg(long, env = "STAMPEDE_WRITE_QUEUE", default_value_t = 1024)]
+    pub write_queue: usize,
+    /// This server's name in the attempts it owns; its running attempts are aborted when a
+    /// server with the same name starts.
+    #[arg(long, env = "STAMPEDE_NODE_ID", default_value = "local")]
+    pub node_id: String,
     /// Directory holding the level files.
     #[arg(skip)]
     pub levels_dir: PathBuf,
 }
+
+/// The embedded default database.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./data/stampede.db";
 
 impl Default for Config {
     fn default() -> Self {
@@ -86,6 +112,13 @@ impl Default for Config {
             empty_room_s: 60.0,
             max_members: 16,
             shutdown_grace_s: 30.0,
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            redis_url: None,
+            redis_prefix: "stampede:".to_owned(),
+            receipt_key: None,
+            receipt_key_file: None,
+            write_queue: 1024,
+            node_id: "local".to_owned(),
             levels_dir: PathBuf::from("levels"),
         }
     }
@@ -122,12 +155,27 @@ impl Config {
             ("room_queue", self.room_queue),
             ("resume_history", self.resume_history),
             ("max_members", self.max_members),
+            ("write_queue", self.write_queue),
         ] {
             if v == 0 || v > 100_000 {
                 return Err(format!("{name} must be in 1..=100000"));
             }
         }
+        crate::storage::Backend::of(&self.database_url).map_err(|e| e.to_string())?;
+        if self.node_id.is_empty() || self.node_id.len() > 64 {
+            return Err("node_id must be 1 to 64 characters".to_owned());
+        }
         Ok(())
+    }
+
+    /// Where the receipt key comes from: the key, its file, or a file beside SQLite.
+    pub fn key_source(&self) -> crate::receipt::KeySource {
+        crate::receipt::KeySource {
+            inline: self.receipt_key.clone(),
+            file: self.receipt_key_file.clone().or_else(|| {
+                crate::storage::sqlite_dir(&self.database_url).map(|d| d.join("receipt-key"))
+            }),
+        }
     }
 
     pub(crate) fn secs(s: f64) -> Duration {

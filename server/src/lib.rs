@@ -1,12 +1,17 @@
-//! The Stampede server: axum HTTP and WebSocket, one task per room, guest sessions, metrics.
-//! Invariant: `run` returns only after every room task has ended or the grace period is over;
-//! nothing it spawns outlives it untracked.
+//! The Stampede server: axum HTTP and WebSocket, one task per room, guest sessions, storage,
+//! receipts, leaderboards, metrics.
+//! Invariant: `run` returns only after every room task has ended (or the grace period is over)
+//! and the storage queue has been flushed; nothing it spawns outlives it untracked.
 
 pub mod catalog;
 pub mod config;
 pub mod http;
+pub mod leaderboard;
+pub mod persistence;
+pub mod receipt;
 mod room;
 pub mod session;
+pub mod storage;
 mod ws;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -31,6 +36,8 @@ pub struct AppState {
     pub catalog: Catalog,
     /// Guest sessions.
     pub sessions: session::Sessions,
+    /// Database, write queue, leaderboards, receipt key.
+    pub storage: persistence::Storage,
     pub(crate) registry: room::Registry,
     pub(crate) metrics: PrometheusHandle,
     /// Cancelled on shutdown; rooms and connections hold children of it.
@@ -42,12 +49,18 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State for a server with these settings and levels.
-    pub fn new(config: Config, catalog: Catalog, shutdown: CancellationToken) -> Arc<Self> {
+    /// State for a server with these settings, levels and started storage.
+    pub fn new(
+        config: Config,
+        catalog: Catalog,
+        storage: persistence::Storage,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
         Arc::new(Self {
             config,
             catalog,
             sessions: session::Sessions::default(),
+            storage,
             registry: room::Registry::default(),
             metrics: prometheus(),
             shutdown,
@@ -147,6 +160,7 @@ pub async fn run(state: Arc<AppState>, listener: TcpListener) -> Result<(), Serv
     {
         warn!("rooms still running after the grace period");
     }
+    state.storage.stop().await;
     info!("stopped");
     Ok(())
 }

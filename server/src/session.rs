@@ -1,5 +1,6 @@
 //! Guest sessions: opaque random tokens, stored only as SHA-256 hashes.
-//! Invariant: a token is never stored or logged; only its hash is kept (RELIABILITY.md).
+//! Invariant: a token is never stored or logged; only its hash is kept (RELIABILITY.md), here
+//! as a cache in front of the `players` table, which outlives the process.
 
 use dashmap::DashMap;
 use sha2::{Digest, Sha256};
@@ -14,7 +15,7 @@ pub struct Player {
     pub name: String,
 }
 
-/// The session store. In memory for now; persistence comes with the storage issue.
+/// Sessions this process has seen (created here, or read back from the `players` table).
 #[derive(Debug, Default)]
 pub struct Sessions {
     by_hash: DashMap<[u8; 32], Player>,
@@ -59,6 +60,11 @@ impl Sessions {
         self.by_hash.get(&hash(token)).map(|p| p.clone())
     }
 
+    /// Caches a session read back from storage.
+    pub fn remember(&self, token: &str, player: Player) {
+        self.by_hash.insert(hash(token), player);
+    }
+
     /// Revokes a token; returns whether it existed.
     pub fn revoke(&self, token: &str) -> bool {
         self.by_hash.remove(&hash(token)).is_some()
@@ -67,6 +73,11 @@ impl Sessions {
 
 fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// The stored form of a token: SHA-256, hex.
+pub fn token_hash(token: &str) -> String {
+    hash(token).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -33,12 +33,34 @@ pub fn levels_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../levels"))
 }
 
-/// Settings for tests: the real levels, and a clock 50 times real time (a 300 s level runs in
-/// about 6 s; results are the same because the simulation counts ticks).
+/// A fixed receipt key for tests (base64 of 32 bytes): receipts from different test servers
+/// verify against each other.
+pub const TEST_RECEIPT_KEY: &str = "c3RhbXBlZGUtdGVzdC1rZXktMzItYnl0ZXMtbG9uZyE=";
+
+/// A fresh SQLite database file for one test, under the system's temporary directory.
+pub fn scratch_sqlite_url() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "stampede-test-{}-{nanos}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    format!("sqlite://{}/stampede.db", dir.display())
+}
+
+/// Settings for tests: the real levels, a clock 50 times real time (a 300 s level runs in
+/// about 6 s; results are the same because the simulation counts ticks), a fresh SQLite file
+/// and the test receipt key.
 pub fn test_config() -> Config {
     Config {
         clock_rate: 50.0,
         levels_dir: levels_dir(),
+        database_url: scratch_sqlite_url(),
+        receipt_key: Some(TEST_RECEIPT_KEY.to_owned()),
         ..Default::default()
     }
 }
@@ -107,7 +129,10 @@ pub async fn start_server(mut config: Config) -> (SocketAddr, ShutdownGuard) {
     let listener = TcpListener::bind(config.addr).await.expect("bind port 0");
     let addr = listener.local_addr().expect("bound address");
     let token = CancellationToken::new();
-    let state = AppState::new(config, catalog, token.clone());
+    let storage = stampede_server::persistence::Storage::start(&config)
+        .await
+        .expect("storage starts");
+    let state = AppState::new(config, catalog, storage, token.clone());
     let server = tokio::spawn(stampede_server::run(Arc::clone(&state), listener));
     (
         addr,
@@ -145,16 +170,24 @@ impl ProcessLike {
         std_listener.set_nonblocking(true).expect("non-blocking");
         let addr = std_listener.local_addr().expect("bound address");
         let token = CancellationToken::new();
-        let state = AppState::new(config, catalog, token.clone());
-        let st = Arc::clone(&state);
+        let (state_tx, state_rx) = std::sync::mpsc::channel();
+        let tk = token.clone();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Runtime::new().expect("runtime");
             runtime.block_on(async move {
+                let storage = stampede_server::persistence::Storage::start(&config)
+                    .await
+                    .expect("storage starts");
+                let state = AppState::new(config, catalog, storage, tk);
+                state_tx.send(Arc::clone(&state)).expect("the test waits for the state");
                 let listener = TcpListener::from_std(std_listener).expect("tokio listener");
-                stampede_server::run(st, listener).await
+                stampede_server::run(state, listener).await
             })
             // The runtime drops here, cancelling every task still alive, as at process exit.
         });
+        let state = state_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server's storage starts");
         Self {
             addr,
             state,

@@ -3,6 +3,7 @@
 mod levels;
 mod serve;
 mod sim;
+mod store;
 
 use std::path::PathBuf;
 
@@ -30,6 +31,46 @@ enum Command {
         #[command(subcommand)]
         command: LevelsCommand,
     },
+    /// Apply the database migrations (the server also does at start) and exit.
+    Migrate(stampede_server::Config),
+    /// Work with leaderboards.
+    Leaderboard {
+        #[command(subcommand)]
+        command: LeaderboardCommand,
+    },
+    /// Work with receipts.
+    Receipt {
+        #[command(subcommand)]
+        command: ReceiptCommand,
+    },
+    /// Exit 0 when the server at ADDR is ready (for container health checks).
+    Healthcheck {
+        /// host:port of the server.
+        #[arg(default_value = "127.0.0.1:8080", env = "STAMPEDE_ADDR")]
+        addr: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum LeaderboardCommand {
+    /// Rebuild the leaderboard index (Redis when REDIS_URL is set) from SQL.
+    Rebuild(stampede_server::Config),
+}
+
+#[derive(Debug, Subcommand)]
+enum ReceiptCommand {
+    /// Verify a receipt file offline: its signature, then a re-simulation of its actions.
+    Verify {
+        /// The receipt (as served by GET /api/v1/receipts/{id}); `-` reads standard input.
+        #[arg(value_parser = store::file_arg)]
+        file: PathBuf,
+        /// The server's public key (base64, from /api/v1/receipts/public-key); without it,
+        /// the key configured for this server is used.
+        #[arg(long)]
+        public_key: Option<String>,
+        #[command(flatten)]
+        config: stampede_server::Config,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -55,5 +96,18 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
             println!("{}", levels::schema()?);
             Ok(0)
         }
+        Some(Command::Migrate(config)) => store::migrate(&config),
+        Some(Command::Leaderboard {
+            command: LeaderboardCommand::Rebuild(config),
+        }) => store::rebuild(&config),
+        Some(Command::Receipt {
+            command:
+                ReceiptCommand::Verify {
+                    file,
+                    public_key,
+                    config,
+                },
+        }) => store::verify(&file, public_key.as_deref(), &config, &cli.levels_dir),
+        Some(Command::Healthcheck { addr }) => store::healthcheck(&addr),
     }
 }

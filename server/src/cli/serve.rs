@@ -21,7 +21,10 @@ pub(crate) fn run(mut config: Config, levels_dir: &Path) -> anyhow::Result<i32> 
             .with_context(|| format!("binding {}", config.addr))?;
         let shutdown = CancellationToken::new();
         tokio::spawn(signals(shutdown.clone()));
-        let state = AppState::new(config, catalog, shutdown);
+        let storage = stampede_server::persistence::Storage::start(&config)
+            .await
+            .context("starting storage")?;
+        let state = AppState::new(config, catalog, storage, shutdown);
         stampede_server::run(state, listener)
             .await
             .context("serving")

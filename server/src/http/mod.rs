@@ -3,6 +3,7 @@
 //! Invariant: handlers translate requests; game rules live in `sim`, room logic in `room`.
 
 mod openapi;
+mod records;
 
 use std::sync::Arc;
 
@@ -33,8 +34,26 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/api/v1/levels", get(list_levels))
         .route("/api/v1/levels/{id}", get(get_level))
         .route("/api/v1/rooms", get(list_rooms))
+        .route("/api/v1/receipts/public-key", get(records::public_key))
+        .route("/.well-known/receipt-key", get(records::public_key))
+        .route("/api/v1/receipts/{id}", get(records::get_receipt))
+        .route(
+            "/api/v1/receipts/verify",
+            post(records::verify_receipt).layer(tower_http::limit::RequestBodyLimitLayer::new(
+                records::MAX_RECEIPT_BYTES,
+            )),
+        )
+        .route("/api/v1/leaderboards/{level}", get(records::leaderboard))
+        .route(
+            "/api/v1/leaderboards/{level}/around/{player}",
+            get(records::leaderboard_around),
+        )
+        .route("/api/v1/players/{id}/progress", get(records::player_progress))
+        .route("/api/v1/players/{id}/attempts", get(records::player_attempts))
         .fallback(|| async { AppError::NotFound("no such endpoint".to_owned()) })
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(16 * 1024))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            records::MAX_RECEIPT_BYTES,
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
         .with_state(state)
 }
@@ -44,6 +63,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
 pub(crate) enum AppError {
     BadRequest(String),
     NotFound(String),
+    Unavailable(String),
 }
 
 impl IntoResponse for AppError {
@@ -51,6 +71,7 @@ impl IntoResponse for AppError {
         let (status, code, message) = match self {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
         };
         (
             status,
@@ -83,10 +104,13 @@ play over the WebSocket protocol or headless with <code>stampede sim</code>.</p>
 
 async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     let draining = state.draining();
-    let body = Json(
-        json!({ "ready": !draining, "checks": { "draining": draining, "levels": state.catalog.all().count() } }),
-    );
-    if draining {
+    let (storage_ok, storage) = records::storage_checks(&state).await;
+    let ready = !draining && storage_ok;
+    let body = Json(json!({
+        "ready": ready,
+        "checks": { "draining": draining, "levels": state.catalog.all().count(), "storage": storage },
+    }));
+    if !ready {
         (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
     } else {
         body.into_response()

@@ -14,7 +14,9 @@ use stampede_protocol::{
     ChatLine, ErrorCode, JoinRole, Member, Mode, Phase, PlayerId, PracticeOp, Role, RoomEvent,
     RoomId, RoomSnapshot, ServerMsg, Standing, WorldView, close_code,
 };
+use stampede_protocol::api::{RECEIPT_VERSION, Receipt, ReceiptAction, ReceiptPlayer};
 use stampede_sim::{Action, Level, World};
+use tokio::sync::mpsc::OwnedPermit;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -23,6 +25,7 @@ use tracing::{error, info, warn};
 use super::{AttachError, Attached, ConnLink, Frames, Input, RoomCommand, RoomHandle, RoomInfo};
 use crate::AppState;
 use crate::session::Player;
+use crate::storage::{AttemptStart, FinishedAttempt, WriteJob};
 
 /// Chat lines kept for snapshots.
 const CHAT_HISTORY: usize = 50;
@@ -96,6 +99,9 @@ pub(crate) fn spawn(state: &Arc<AppState>, params: RoomParams) -> RoomHandle {
         st.registry.remove(&id);
         metrics::gauge!("stampede_rooms_live").decrement(1.0);
         if outcome.is_err() {
+            // The room's reserved slots went with it; this job may find the queue full, and
+            // then the next start aborts the attempts as orphans instead.
+            st.storage.writes.try_send(WriteJob::AbortRoom(id.0.clone()));
             metrics::counter!("stampede_room_panics_total").increment(1);
             error!(room = %id, "room panicked: aborted, members closed with 1011");
         }
@@ -111,6 +117,16 @@ struct WorldSlot {
     /// The action log a receipt will carry: (tick, player, action).
     log: Vec<(u64, PlayerId, Action)>,
     finished_sent: bool,
+    /// A ranked attempt's start row and the queue slot reserved for its finish (or abort).
+    ranked: Option<Ranked>,
+    /// The receipt, once finished and signed.
+    receipt_id: Option<String>,
+}
+
+#[derive(Debug)]
+struct Ranked {
+    start: AttemptStart,
+    finish: OwnedPermit<WriteJob>,
 }
 
 impl WorldSlot {
@@ -124,7 +140,65 @@ impl WorldSlot {
             attempt_id: format!("a-{}", uuid::Uuid::new_v4().simple()),
             log: Vec::new(),
             finished_sent: false,
+            ranked: None,
+            receipt_id: None,
         }
+    }
+
+    /// Signs the receipt of a finished ranked attempt and hands it to the write queue through
+    /// the slot reserved at the start. Returns the receipt id.
+    fn record_finish(&mut self, state: &AppState, level: &Level) -> Option<String> {
+        let ranked = self.ranked.take()?;
+        let result = self.world.result()?.clone();
+        let mut start = ranked.start;
+        // Team members who joined after the start and changed the architecture played too.
+        for (_, player, _) in &self.log {
+            if !start.players.iter().any(|(p, _)| p == player) {
+                start.players.push((player.clone(), String::new()));
+            }
+        }
+        let mut receipt = Receipt {
+            version: RECEIPT_VERSION,
+            id: format!("r-{}", uuid::Uuid::now_v7().simple()),
+            attempt_id: self.attempt_id.clone(),
+            level: level.id.clone(),
+            level_version: level.version,
+            level_hash: start.level_hash.clone(),
+            engine: start.engine.clone(),
+            seed: start.seed,
+            mode: start.mode,
+            players: start
+                .players
+                .iter()
+                .map(|(id, name)| ReceiptPlayer {
+                    id: id.clone(),
+                    name: name.clone(),
+                })
+                .collect(),
+            actions: self
+                .log
+                .iter()
+                .map(|(tick, player, action)| ReceiptAction {
+                    tick: *tick,
+                    player: player.clone(),
+                    action: action.clone(),
+                })
+                .collect(),
+            result,
+            started_at: start.started_at,
+            finished_at: crate::now_ms(),
+            key_id: String::new(),
+            signature: None,
+        };
+        let body = state.storage.signer.sign(&mut receipt);
+        let id = receipt.id.clone();
+        ranked.finish.send(WriteJob::Finish(Box::new(FinishedAttempt {
+            start,
+            receipt,
+            body,
+        })));
+        self.receipt_id = Some(id.clone());
+        Some(id)
     }
 }
 
@@ -227,6 +301,7 @@ impl RoomActor {
                 ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
             }
         }
+        self.abort_unfinished();
         info!(room = %self.id, "room closed");
     }
 
@@ -408,6 +483,7 @@ impl RoomActor {
                 Some(ServerMsg::AttemptFinished {
                     attempt_id: w.attempt_id.clone(),
                     world: w.owner.clone(),
+                    receipt_id: w.receipt_id.clone(),
                     result: w.world.result()?.clone(),
                 })
             })
@@ -476,6 +552,16 @@ impl RoomActor {
                         None,
                     );
                 }
+                if !self.params.practice && !self.start_ranked() {
+                    metrics::counter!("stampede_ranked_starts_refused_total").increment(1);
+                    return self.error(
+                        i,
+                        ErrorCode::StorageUnavailable,
+                        "storage is behind, so a ranked attempt cannot start now; \
+                         try again shortly, or play in a practice room",
+                        None,
+                    );
+                }
                 self.countdown =
                     (COUNTDOWN_S * f64::from(self.params.level.tick_hz)).round() as u64;
                 self.set_phase(Phase::Countdown);
@@ -510,6 +596,9 @@ impl RoomActor {
                         Some(req_id),
                     );
                 };
+                if self.worlds[w].world.is_over() {
+                    return self.error(i, ErrorCode::WrongPhase, "your run is over", Some(req_id));
+                }
                 let slot = &mut self.worlds[w];
                 let tick = slot.world.tick();
                 let result = slot.world.apply(&action);
@@ -615,6 +704,63 @@ impl RoomActor {
         }
     }
 
+    /// Reserves two write-queue slots per simulation (the start row now, the finish later)
+    /// and queues the start rows. All or nothing: returns false, reserving nothing, when the
+    /// queue cannot take them (storage is down or behind).
+    fn start_ranked(&mut self) -> bool {
+        let writes = &self.state.storage.writes;
+        let mut permits = Vec::with_capacity(self.worlds.len() * 2);
+        for _ in 0..self.worlds.len() * 2 {
+            match writes.reserve() {
+                Some(p) => permits.push(p),
+                None => return false,
+            }
+        }
+        let lv = &self.params.level;
+        let players: Vec<(PlayerId, String)> = self
+            .members
+            .iter()
+            .filter(|m| matches!(m.role, Role::Owner | Role::Player))
+            .map(|m| (m.player.id.clone(), m.player.name.clone()))
+            .collect();
+        let now = crate::now_ms();
+        for slot in &mut self.worlds {
+            let start = AttemptStart {
+                id: slot.attempt_id.clone(),
+                room_id: self.id.0.clone(),
+                node_id: self.state.storage.node_id.clone(),
+                level: lv.id.clone(),
+                level_hash: self.state.catalog.hash(&lv.id).unwrap_or_default().to_owned(),
+                engine: stampede_sim::ENGINE_VERSION.to_owned(),
+                seed: self.params.seed,
+                mode: self.params.mode,
+                players: match &slot.owner {
+                    Some(owner) => players.iter().filter(|(p, _)| p == owner).cloned().collect(),
+                    None => players.clone(),
+                },
+                started_at: now,
+            };
+            let (Some(now_slot), Some(later)) = (permits.pop(), permits.pop()) else {
+                return false;
+            };
+            now_slot.send(WriteJob::Start(start.clone()));
+            slot.ranked = Some(Ranked {
+                start,
+                finish: later,
+            });
+        }
+        true
+    }
+
+    /// A room that ends with ranked attempts unfinished records them aborted (never ranked).
+    fn abort_unfinished(&mut self) {
+        for slot in &mut self.worlds {
+            if let Some(r) = slot.ranked.take() {
+                r.finish.send(WriteJob::Abort(slot.attempt_id.clone()));
+            }
+        }
+    }
+
     fn world_of(&self, player: &PlayerId) -> Option<usize> {
         match self.params.mode {
             Mode::Race => self
@@ -643,6 +789,7 @@ impl RoomActor {
         let mut frames = Vec::with_capacity(self.worlds.len());
         let mut out: Vec<RoomEvent> = Vec::new();
         let mut finished: Vec<ServerMsg> = Vec::new();
+        let level = Arc::clone(&self.params.level);
         for slot in &mut self.worlds {
             if !slot.world.is_over() {
                 let report = slot.world.step();
@@ -676,15 +823,17 @@ impl RoomActor {
                 report.tick,
                 Arc::<str>::from(msg.encode()),
             ));
-            if let Some(result) = slot.world.result()
-                && !slot.finished_sent
-            {
+            if slot.world.result().is_some() && !slot.finished_sent {
                 slot.finished_sent = true;
-                finished.push(ServerMsg::AttemptFinished {
-                    attempt_id: slot.attempt_id.clone(),
-                    world: slot.owner.clone(),
-                    result: result.clone(),
-                });
+                let receipt_id = slot.record_finish(&self.state, &level);
+                if let Some(result) = slot.world.result() {
+                    finished.push(ServerMsg::AttemptFinished {
+                        attempt_id: slot.attempt_id.clone(),
+                        world: slot.owner.clone(),
+                        receipt_id,
+                        result: result.clone(),
+                    });
+                }
             }
         }
         self.frames.send_replace(Frames { worlds: frames });

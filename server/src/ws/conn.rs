@@ -15,7 +15,7 @@ use stampede_protocol::{
 };
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
-use tracing::{Instrument, debug, info_span};
+use tracing::{Instrument, debug, info_span, warn};
 
 use crate::AppState;
 use crate::room::{
@@ -167,6 +167,27 @@ impl Reader {
         }
     }
 
+    /// A session made by an earlier run of the server, read from the `players` table (this is
+    /// the connection's task, never a room's, so waiting here holds up only this client).
+    async fn stored_session(&self, token: &str) -> Result<Player, u16> {
+        let hash = crate::session::token_hash(token);
+        match self.state.storage.db.player_by_token(&hash).await {
+            Ok(Some(row)) => {
+                let player = Player {
+                    id: PlayerId(row.id),
+                    name: row.name,
+                };
+                self.state.sessions.remember(token, player.clone());
+                Ok(player)
+            }
+            Ok(None) => Err(close_code::BAD_TOKEN),
+            Err(e) => {
+                warn!(error = %e, "session lookup failed: storage unavailable");
+                Err(close_code::STORAGE_UNAVAILABLE)
+            }
+        }
+    }
+
     /// Handles one message; `Err(code)` closes the connection with that code.
     async fn dispatch(&mut self, msg: ClientMsg) -> Result<(), u16> {
         let Some(player) = self.player.clone() else {
@@ -176,11 +197,10 @@ impl Reader {
             if protocol != PROTOCOL_VERSION {
                 return Err(close_code::VERSION_MISMATCH);
             }
-            let player = self
-                .state
-                .sessions
-                .lookup(&token)
-                .ok_or(close_code::BAD_TOKEN)?;
+            let player = match self.state.sessions.lookup(&token) {
+                Some(p) => p,
+                None => self.stored_session(&token).await?,
+            };
             self.reply(&ServerMsg::Welcome {
                 protocol: PROTOCOL_VERSION,
                 player: player.id.clone(),
