@@ -144,6 +144,16 @@ impl Db {
         Ok(())
     }
 
+    /// Runs a fixed statement (test and operator setup, such as creating a schema; never a
+    /// string built from input).
+    ///
+    /// # Errors
+    /// When the database fails or times out.
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        bounded(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&self.pool)).await?;
+        Ok(())
+    }
+
     /// Which backend.
     pub fn backend(&self) -> Backend {
         self.backend
