@@ -266,6 +266,14 @@ pub async fn http(
     body: Option<&Value>,
 ) -> HttpResponse {
     let body = body.map(Value::to_string).unwrap_or_default();
+    http_text(addr, method, path, &body).await
+}
+
+/// Like `http`, with the body's exact bytes (JSON or not).
+///
+/// # Panics
+/// On a transport error, a timeout or a response that does not parse.
+pub async fn http_text(addr: SocketAddr, method: &str, path: &str, body: &str) -> HttpResponse {
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     if !body.is_empty() {
         request.push_str("Content-Type: application/json\r\n");

@@ -144,6 +144,20 @@ async fn create_session(
         .sessions
         .create(&body.name)
         .map_err(|e| AppError::BadRequest(e.to_string()))?;
+    // Kept so the token works after a restart; a full queue only costs that (the session
+    // works now, and names are also kept with attempts).
+    let stored = state
+        .storage
+        .writes
+        .try_send(crate::storage::WriteJob::Player(crate::storage::players::PlayerRow {
+            id: player.id.0.clone(),
+            name: player.name.clone(),
+            token_hash: crate::session::token_hash(&token),
+            created_at: crate::now_ms(),
+        }));
+    if !stored {
+        tracing::warn!("write queue full: a guest session will not outlive this process");
+    }
     Ok((
         StatusCode::CREATED,
         Json(json!({ "token": token, "player": player.id, "name": player.name })),

@@ -65,13 +65,17 @@ impl Db {
         .map_err(StoreError::Sql)
     }
 
-    /// A player's display name.
+    /// A player's display name (from their attempts, if their row was never written: player
+    /// rows go through the write queue, which may have been full).
     ///
     /// # Errors
     /// When the database fails or times out.
     pub async fn player_name(&self, id: &str) -> Result<Option<String>, StoreError> {
         let row = bounded(
-            sqlx::query("SELECT name FROM players WHERE id = $1")
+            sqlx::query(
+                "SELECT name FROM players WHERE id = $1 UNION ALL \
+                 SELECT name FROM attempt_players WHERE player = $1 AND name <> '' LIMIT 1",
+            )
                 .bind(id)
                 .fetch_optional(self.pool()),
         )
