@@ -2,6 +2,8 @@
 //! HTTP/1.1 client, and a WebSocket `Client` whose every wait is bounded. The tests live in
 //! `tests/tests/`. Invariant: nothing here sleeps to wait for something; it reads with deadlines.
 
+pub mod services;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Once};
