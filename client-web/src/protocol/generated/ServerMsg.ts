@@ -73,6 +73,11 @@ attempt_id: string,
  */
 world?: PlayerId, 
 /**
+ * The signed receipt (`GET /api/v1/receipts/{id}`); absent in practice rooms, which
+ * are not ranked.
+ */
+receipt_id?: string, 
+/**
  * The judged result.
  */
 result: RunResult, } | { "type": "standings", 
