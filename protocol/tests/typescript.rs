@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use stampede_protocol::{
-    ClientMsg, api, MAX_CHAT_CHARS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg,
+    ClientMsg, MAX_CHAT_CHARS, MAX_MESSAGE_BYTES, PROTOCOL_VERSION, ServerMsg, api,
 };
 use ts_rs::{Config, TS};
 

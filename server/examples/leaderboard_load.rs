@@ -187,7 +187,9 @@ async fn main() -> anyhow::Result<()> {
     let mut probe = Conn::open(addr).await?;
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (_, body) = probe.get(&format!("/api/v1/leaderboards/{LEVEL}?limit=1")).await?;
+        let (_, body) = probe
+            .get(&format!("/api/v1/leaderboards/{LEVEL}?limit=1"))
+            .await?;
         let page: serde_json::Value = serde_json::from_slice(&body)?;
         if page["total"] == args.players && page["source"] == args.index.as_str() {
             break;

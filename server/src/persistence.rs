@@ -91,10 +91,13 @@ impl Storage {
         }
         let index = open_index(config)?;
         if matches!(index, Index::Memory(_)) {
-            info!("leaderboards are in this process: correct for one server; set REDIS_URL to run several");
+            info!(
+                "leaderboards are in this process: correct for one server; set REDIS_URL to run several"
+            );
         }
         let boards = Leaderboards::new(index, db.clone());
-        let (writes, writer) = Writer::new(db.clone(), config.write_queue, Some(Arc::clone(&boards)));
+        let (writes, writer) =
+            Writer::new(db.clone(), config.write_queue, Some(Arc::clone(&boards)));
         let flush = CancellationToken::new();
         let stop_projector = CancellationToken::new();
         let grace = Duration::from_secs_f64(config.shutdown_grace_s);

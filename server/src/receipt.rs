@@ -103,8 +103,7 @@ impl Signer {
             Ok(text) => Ok(Self::from_seed(&decode_seed(&text)?)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut seed = [0u8; 32];
-                getrandom::fill(&mut seed)
-                    .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+                getrandom::fill(&mut seed).map_err(|e| io(std::io::Error::other(e.to_string())))?;
                 write_secret(path, &B64.encode(seed)).map_err(io)?;
                 let signer = Self::from_seed(&seed);
                 info!(path = %path.display(), key_id = %signer.key_id, "generated a receipt signing key");
@@ -163,7 +162,8 @@ impl Verifier {
     /// When it is not one.
     pub fn from_public(text: &str) -> Result<Self, KeyError> {
         let bytes = decode_seed(text)?;
-        let key = VerifyingKey::from_bytes(&bytes).map_err(|e| KeyError::Malformed(e.to_string()))?;
+        let key =
+            VerifyingKey::from_bytes(&bytes).map_err(|e| KeyError::Malformed(e.to_string()))?;
         let key_id = key_id(&key);
         Ok(Self { key, key_id })
     }
@@ -186,24 +186,23 @@ impl Verifier {
                 reason: None,
                 resimulated: Some(result),
             },
-            Err((reason, resimulated)) => Verification {
-                valid: false,
-                reason: Some(reason),
-                resimulated,
-            },
+            Err(rejected) => {
+                let (reason, resimulated) = *rejected;
+                Verification {
+                    valid: false,
+                    reason: Some(reason),
+                    resimulated,
+                }
+            }
         }
     }
 
-    fn check(
-        &self,
-        text: &str,
-        catalog: &Catalog,
-    ) -> Result<stampede_sim::RunResult, (String, Option<stampede_sim::RunResult>)> {
-        let fail = |m: String| (m, None);
+    fn check(&self, text: &str, catalog: &Catalog) -> Checked {
+        let fail = |m: String| Box::new((m, None));
         // A saved file may end with one newline; nothing else may differ.
         let text = text.strip_suffix('\n').unwrap_or(text);
-        let receipt: Receipt = serde_json::from_str(text)
-            .map_err(|e| fail(format!("not a receipt: {e}")))?;
+        let receipt: Receipt =
+            serde_json::from_str(text).map_err(|e| fail(format!("not a receipt: {e}")))?;
         if receipt.version != RECEIPT_VERSION {
             return Err(fail(format!(
                 "receipt version {} is not one this server reads ({RECEIPT_VERSION})",
@@ -242,11 +241,8 @@ impl Verifier {
 }
 
 /// Re-simulates a receipt's actions and compares the result with the recorded one.
-fn resimulate(
-    receipt: &Receipt,
-    catalog: &Catalog,
-) -> Result<stampede_sim::RunResult, (String, Option<stampede_sim::RunResult>)> {
-    let fail = |m: String| (m, None);
+fn resimulate(receipt: &Receipt, catalog: &Catalog) -> Checked {
+    let fail = |m: String| Box::new((m, None));
     if receipt.engine != stampede_sim::ENGINE_VERSION {
         return Err(fail(format!(
             "simulated by engine {}, this server runs {}",
@@ -283,22 +279,26 @@ fn resimulate(
         },
     );
     if let Some((i, why)) = refused {
-        return Err((
+        return Err(Box::new((
             format!("action {i} is refused when re-simulated: {why}"),
             Some(result),
-        ));
+        )));
     }
     if canonical_value(&result) != canonical_value(&receipt.result) {
-        return Err((
+        return Err(Box::new((
             format!(
                 "re-simulating gives a different result (score {} instead of {})",
                 result.score, receipt.result.score
             ),
             Some(result),
-        ));
+        )));
     }
     Ok(result)
 }
+
+/// A verification's outcome: the re-simulated result, or why the receipt is not valid (with
+/// the re-simulated result when it got that far). Boxed: the error is rare and large.
+type Checked = Result<stampede_sim::RunResult, Box<(String, Option<stampede_sim::RunResult>)>>;
 
 /// The canonical encoding.
 pub fn canonical(receipt: &Receipt) -> String {

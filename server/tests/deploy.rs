@@ -63,7 +63,16 @@ fn compose_file_is_valid() {
         .output()
         .unwrap();
     let resolved = String::from_utf8_lossy(&out.stdout);
-    for needle in ["service_healthy", "pg_isready", "redis-cli", "healthcheck", "DATABASE_URL: postgres://"] {
-        assert!(resolved.contains(needle), "the resolved compose file lacks {needle}:\n{resolved}");
+    for needle in [
+        "service_healthy",
+        "pg_isready",
+        "redis-cli",
+        "healthcheck",
+        "DATABASE_URL: postgres://",
+    ] {
+        assert!(
+            resolved.contains(needle),
+            "the resolved compose file lacks {needle}:\n{resolved}"
+        );
     }
 }

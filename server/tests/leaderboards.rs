@@ -144,12 +144,28 @@ async fn index_pages_match_sql_both_ways(kind: Kind) {
         // Ties on score every three players, broken by cost, then time.
         let score = 900.0 - f64::from(i / 3);
         let cost = 1.0 + f64::from(i % 2);
-        play(&rig.db, &format!("a-{i}"), lv, &[&format!("p-{i:02}")], score, cost, DAY + u64::from(i)).await;
+        play(
+            &rig.db,
+            &format!("a-{i}"),
+            lv,
+            &[&format!("p-{i:02}")],
+            score,
+            cost,
+            DAY + u64::from(i),
+        )
+        .await;
     }
     let b = all(lv);
     let top = projected(&rig, &b).await;
     assert_eq!(top.total, 37);
-    assert_eq!(top.source, if kind == Kind::Memory { "memory" } else { "redis" });
+    assert_eq!(
+        top.source,
+        if kind == Kind::Memory {
+            "memory"
+        } else {
+            "redis"
+        }
+    );
     // Walk forward in pages of 10 with both the index and SQL; they must agree exactly.
     let mut cursor = Cursor::Top;
     let mut seen = Vec::new();
@@ -159,7 +175,10 @@ async fn index_pages_match_sql_both_ways(kind: Kind) {
         let slice = rig.db.board_slice(&b, &cursor, 10).await.unwrap();
         assert_eq!(page.entries.len(), slice.records.len());
         for (e, r) in page.entries.iter().zip(&slice.records) {
-            assert_eq!((e.player.0.as_str(), e.attempt_id.as_str()), (r.player.as_str(), r.attempt_id.as_str()));
+            assert_eq!(
+                (e.player.0.as_str(), e.attempt_id.as_str()),
+                (r.player.as_str(), r.attempt_id.as_str())
+            );
         }
         assert_eq!(page.entries[0].rank, slice.first_rank);
         seen.extend(page.entries.iter().map(|e| (e.rank, e.player.0.clone())));
@@ -171,15 +190,26 @@ async fn index_pages_match_sql_both_ways(kind: Kind) {
     }
     assert_eq!(pages.len(), 4);
     let ranks: Vec<u64> = seen.iter().map(|(r, _)| *r).collect();
-    assert_eq!(ranks, (1..=37).collect::<Vec<u64>>(), "every rank once, in order");
+    assert_eq!(
+        ranks,
+        (1..=37).collect::<Vec<u64>>(),
+        "every rank once, in order"
+    );
     // Ties: among equal scores the cheaper comes first.
     let first = &pages[0].entries;
     assert!(first[0].score >= first[1].score);
-    assert!(first.windows(2).all(|w| w[0].score > w[1].score || w[0].cost_per_hour <= w[1].cost_per_hour));
+    assert!(
+        first
+            .windows(2)
+            .all(|w| w[0].score > w[1].score || w[0].cost_per_hour <= w[1].cost_per_hour)
+    );
     // And back again from the last page with `prev` cursors, to the same pages.
     let mut back = pages.last().unwrap().clone();
     for expected in pages.iter().rev().skip(1) {
-        let prev = back.prev.clone().expect("a prev cursor until the first page");
+        let prev = back
+            .prev
+            .clone()
+            .expect("a prev cursor until the first page");
         back = rig
             .boards
             .page(&b, &Cursor::Before(decode_cursor(&prev).unwrap()), 10)
@@ -213,7 +243,16 @@ async fn around_a_player_and_ranks(kind: Kind) {
     let rig = rig(kind).await;
     let lv = "03-cache-stampede";
     for i in 0..30u32 {
-        play(&rig.db, &format!("a-{i}"), lv, &[&format!("p-{i:02}")], 100.0 + f64::from(i), 1.0, DAY).await;
+        play(
+            &rig.db,
+            &format!("a-{i}"),
+            lv,
+            &[&format!("p-{i:02}")],
+            100.0 + f64::from(i),
+            1.0,
+            DAY,
+        )
+        .await;
     }
     let b = all(lv);
     projected(&rig, &b).await;
@@ -224,8 +263,17 @@ async fn around_a_player_and_ranks(kind: Kind) {
     let sql = rig.db.board_around(&b, "p-10", 5).await.unwrap().unwrap();
     assert_eq!(sql.first_rank, around.entries[0].rank);
     let top = rig.boards.around(&b, "p-29", 5).await.unwrap().unwrap();
-    assert_eq!(top.entries[0].rank, 1, "the leader's neighbourhood starts at the top");
-    assert!(rig.boards.around(&b, "p-absent", 5).await.unwrap().is_none());
+    assert_eq!(
+        top.entries[0].rank, 1,
+        "the leader's neighbourhood starts at the top"
+    );
+    assert!(
+        rig.boards
+            .around(&b, "p-absent", 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 /// Redis only: a flush makes reads fall back to SQL (same answers) until the projector has
@@ -235,7 +283,16 @@ async fn redis_flush_falls_back_to_sql_then_rebuilds() {
     let rig = rig(Kind::Redis).await;
     let lv = "04-failover";
     for i in 0..12u32 {
-        play(&rig.db, &format!("a-{i}"), lv, &[&format!("p-{i:02}")], 300.0 + f64::from(i), 1.0, DAY).await;
+        play(
+            &rig.db,
+            &format!("a-{i}"),
+            lv,
+            &[&format!("p-{i:02}")],
+            300.0 + f64::from(i),
+            1.0,
+            DAY,
+        )
+        .await;
     }
     let b = all(lv);
     let before = projected(&rig, &b).await;
@@ -248,10 +305,18 @@ async fn redis_flush_falls_back_to_sql_then_rebuilds() {
         .query_async(&mut c)
         .await
         .unwrap();
-    let _: () = ::redis::cmd("DEL").arg(&keys).query_async(&mut c).await.unwrap();
+    let _: () = ::redis::cmd("DEL")
+        .arg(&keys)
+        .query_async(&mut c)
+        .await
+        .unwrap();
     let during = rig.boards.page(&b, &Cursor::Top, 100).await.unwrap();
     if during.source == "sql" {
-        assert_eq!(sql_page(&before), during, "SQL answers the same board meanwhile");
+        assert_eq!(
+            sql_page(&before),
+            during,
+            "SQL answers the same board meanwhile"
+        );
     }
     let after = projected(&rig, &b).await;
     assert_eq!(after, before, "the rebuilt index serves the same board");

@@ -67,7 +67,10 @@ fn a_signed_receipt_verifies_and_any_changed_byte_fails_it() {
     let verifier = Signer::from_seed(&SEED).verifier();
     let ok = verifier.verify(&text, &catalog);
     assert!(ok.valid, "{ok:?}");
-    assert!(verifier.verify(&format!("{text}\n"), &catalog).valid, "a saved file's newline is fine");
+    assert!(
+        verifier.verify(&format!("{text}\n"), &catalog).valid,
+        "a saved file's newline is fine"
+    );
 
     let bytes = text.as_bytes();
     let mut failures = 0;
@@ -79,7 +82,11 @@ fn a_signed_receipt_verifies_and_any_changed_byte_fails_it() {
             continue;
         };
         let v = verifier.verify(&changed, &catalog);
-        assert!(!v.valid, "changing byte {i} ({:?}) went unnoticed", bytes[i] as char);
+        assert!(
+            !v.valid,
+            "changing byte {i} ({:?}) went unnoticed",
+            bytes[i] as char
+        );
         assert!(v.reason.is_some());
         failures += 1;
     }
@@ -115,7 +122,11 @@ fn receipt_verify_command_checks_a_file_offline() {
     let good: PathBuf = dir.join("good.json");
     std::fs::write(&good, &text).unwrap();
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, text.replacen("\"passed\":true", "\"passed\":false", 1)).unwrap();
+    std::fs::write(
+        &bad,
+        text.replacen("\"passed\":true", "\"passed\":false", 1),
+    )
+    .unwrap();
     let key = Signer::from_seed(&SEED).verifier().public().key;
     let run = |file: &PathBuf| {
         Command::new(env!("CARGO_BIN_EXE_stampede"))
@@ -128,7 +139,11 @@ fn receipt_verify_command_checks_a_file_offline() {
     };
     let out = run(&good);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("\"valid\": true"), "{stdout}");
     let out = run(&bad);
     assert_eq!(out.status.code(), Some(1));

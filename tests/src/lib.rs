@@ -181,7 +181,9 @@ impl ProcessLike {
                     .await
                     .expect("storage starts");
                 let state = AppState::new(config, catalog, storage, tk);
-                state_tx.send(Arc::clone(&state)).expect("the test waits for the state");
+                state_tx
+                    .send(Arc::clone(&state))
+                    .expect("the test waits for the state");
                 let listener = TcpListener::from_std(std_listener).expect("tokio listener");
                 stampede_server::run(state, listener).await
             })

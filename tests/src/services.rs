@@ -26,7 +26,10 @@ fn scratch_dir(tag: &str) -> PathBuf {
 fn wait_for_port(port: u16, what: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(std::time::Instant::now() < deadline, "{what} did not listen on {port} within 30 s");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen on {port} within 30 s"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -43,12 +46,14 @@ fn children(pid: u32) -> Vec<u32> {
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|p| {
-            std::fs::read_to_string(format!("/proc/{p}/stat")).ok().is_some_and(|s| {
-                // Field 4 (after the parenthesised name) is the parent pid.
-                s.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                    == Some(pid)
-            })
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .is_some_and(|s| {
+                    // Field 4 (after the parenthesised name) is the parent pid.
+                    s.rsplit_once(')')
+                        .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                        == Some(pid)
+                })
         })
         .collect()
 }
@@ -75,7 +80,10 @@ impl ThrowawayPostgres {
             .filter(|b| b.join("postgres").exists())
             .expect("Postgres server binaries under /usr/lib/postgresql/*/bin (apt-get install postgresql)");
         let dir = scratch_dir("pg");
-        let _ = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status();
+        let _ = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(&dir)
+            .status();
         let data = dir.join("data");
         let ok = as_postgres(&bin.join("initdb"))
             .args(["-A", "trust", "-U", "postgres", "--no-sync", "-D"])
@@ -106,8 +114,8 @@ impl ThrowawayPostgres {
 
     /// (Re)starts the server on the same port and data (crash recovery runs if needed).
     pub fn restart(&mut self) {
-        let log = std::fs::File::create(self.dir.join(format!("log-{}", self.port)))
-            .expect("a log file");
+        let log =
+            std::fs::File::create(self.dir.join(format!("log-{}", self.port))).expect("a log file");
         let child = as_postgres(&self.bin.join("postgres"))
             .arg("-D")
             .arg(self.data())
@@ -168,7 +176,9 @@ impl ThrowawayPostgres {
             let _ = c.wait();
         }
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        while pids.iter().any(|p| Path::new(&format!("/proc/{p}")).exists())
+        while pids
+            .iter()
+            .any(|p| Path::new(&format!("/proc/{p}")).exists())
             && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(20));
@@ -243,9 +253,12 @@ impl ThrowawayRedis {
     /// When Redis does not answer `+OK`.
     pub fn flushall(&self) {
         use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to Redis");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-        s.write_all(b"*1\r\n$8\r\nFLUSHALL\r\n").expect("send FLUSHALL");
+        let mut s =
+            std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to Redis");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.write_all(b"*1\r\n$8\r\nFLUSHALL\r\n")
+            .expect("send FLUSHALL");
         let mut reply = [0u8; 5];
         s.read_exact(&mut reply).expect("FLUSHALL reply");
         assert_eq!(&reply, b"+OK\r\n");

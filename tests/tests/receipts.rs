@@ -20,7 +20,10 @@ async fn a_finished_run_has_a_verifiable_receipt_and_a_leaderboard_entry() {
     let me = a.player().to_owned();
     a.create_room("01-scale-out", "solo").await;
     a.send(json!({ "type": "start" })).await;
-    let script = Script::new(solution("01-scale-out", "scale out behind a load balancer"), 1);
+    let script = Script::new(
+        solution("01-scale-out", "scale out behind a load balancer"),
+        1,
+    );
     let log = a.play_to_end(Some(script)).await;
     let finished = &log.finished[0];
     assert_eq!(finished["result"]["passed"], true, "{finished}");
@@ -31,14 +34,19 @@ async fn a_finished_run_has_a_verifiable_receipt_and_a_leaderboard_entry() {
     let attempt_id = finished["attempt_id"].as_str().unwrap().to_owned();
 
     // The receipt is written through the queue: it appears shortly after the result.
-    let receipt = eventually(addr, &format!("/api/v1/receipts/{receipt_id}"), |r| r.status == 200)
-        .await
-        .body;
+    let receipt = eventually(addr, &format!("/api/v1/receipts/{receipt_id}"), |r| {
+        r.status == 200
+    })
+    .await
+    .body;
     let parsed: Value = serde_json::from_str(&receipt).unwrap();
     assert_eq!(parsed["attempt_id"], attempt_id.as_str());
     assert_eq!(parsed["level"], "01-scale-out");
     assert_eq!(parsed["players"][0]["id"], me.as_str());
-    assert_eq!(parsed["result"], finished["result"], "the receipt records the result sent");
+    assert_eq!(
+        parsed["result"], finished["result"],
+        "the receipt records the result sent"
+    );
     assert!(parsed["actions"].as_array().unwrap().len() >= 4);
     assert!(parsed["signature"].as_str().is_some_and(|s| s.len() > 80));
 
@@ -53,30 +61,50 @@ async fn a_finished_run_has_a_verifiable_receipt_and_a_leaderboard_entry() {
     let score = finished["result"]["score"].as_f64().unwrap();
     let old = format!("\"result\":{{\"score\":{}", json!(score));
     let new = format!("\"result\":{{\"score\":{}", json!(score + 1.0));
-    assert!(receipt.contains(&old), "the score is where the canonical form puts it");
+    assert!(
+        receipt.contains(&old),
+        "the score is where the canonical form puts it"
+    );
     let forged = receipt.replacen(&old, &new, 1);
-    let v = http_text(addr, "POST", "/api/v1/receipts/verify", &forged).await.json();
+    let v = http_text(addr, "POST", "/api/v1/receipts/verify", &forged)
+        .await
+        .json();
     assert_eq!(v["valid"], false);
     assert!(v["reason"].as_str().unwrap().contains("signature"), "{v}");
     // The same change through a JSON library (keys reordered, spacing changed) fails too.
     let mut edited = parsed.clone();
     edited["result"]["score"] = json!(score + 1.0);
-    let v = http(addr, "POST", "/api/v1/receipts/verify", Some(&edited)).await.json();
+    let v = http(addr, "POST", "/api/v1/receipts/verify", Some(&edited))
+        .await
+        .json();
     assert_eq!(v["valid"], false, "{v}");
     // Junk is refused with a reason, not an error.
-    let v = http_text(addr, "POST", "/api/v1/receipts/verify", "{\"nope\":1}").await.json();
+    let v = http_text(addr, "POST", "/api/v1/receipts/verify", "{\"nope\":1}")
+        .await
+        .json();
     assert_eq!(v["valid"], false);
-    assert!(v["reason"].as_str().unwrap().contains("not a receipt"), "{v}");
+    assert!(
+        v["reason"].as_str().unwrap().contains("not a receipt"),
+        "{v}"
+    );
 
     // The public key is published, and matches the receipt's key id.
-    let key = http(addr, "GET", "/api/v1/receipts/public-key", None).await.json();
+    let key = http(addr, "GET", "/api/v1/receipts/public-key", None)
+        .await
+        .json();
     assert_eq!(key["algorithm"], "ed25519");
     assert_eq!(key["key_id"], parsed["key_id"]);
 
     // The leaderboard: the player, linked to the receipt.
-    let board = eventually(addr, "/api/v1/leaderboards/01-scale-out?mode=solo&window=all", |r| {
-        r.json()["entries"].as_array().is_some_and(|e| !e.is_empty())
-    })
+    let board = eventually(
+        addr,
+        "/api/v1/leaderboards/01-scale-out?mode=solo&window=all",
+        |r| {
+            r.json()["entries"]
+                .as_array()
+                .is_some_and(|e| !e.is_empty())
+        },
+    )
     .await
     .json();
     let entry = &board["entries"][0];
@@ -85,21 +113,40 @@ async fn a_finished_run_has_a_verifiable_receipt_and_a_leaderboard_entry() {
     assert_eq!(entry["rank"], 1);
     assert_eq!(entry["receipt_id"], receipt_id.as_str());
     for window in ["day", "week", "season"] {
-        let b = http(addr, "GET", &format!("/api/v1/leaderboards/01-scale-out?window={window}"), None)
-            .await
-            .json();
-        assert_eq!(b["entries"][0]["player"], me.as_str(), "on the current {window}'s board");
+        let b = http(
+            addr,
+            "GET",
+            &format!("/api/v1/leaderboards/01-scale-out?window={window}"),
+            None,
+        )
+        .await
+        .json();
+        assert_eq!(
+            b["entries"][0]["player"],
+            me.as_str(),
+            "on the current {window}'s board"
+        );
     }
-    let around = http(addr, "GET", &format!("/api/v1/leaderboards/01-scale-out/around/{me}"), None).await;
+    let around = http(
+        addr,
+        "GET",
+        &format!("/api/v1/leaderboards/01-scale-out/around/{me}"),
+        None,
+    )
+    .await;
     assert_eq!(around.status, 200, "{}", around.body);
     assert_eq!(around.json()["entries"][0]["rank"], 1);
 
     // Progress and history.
-    let progress = http(addr, "GET", &format!("/api/v1/players/{me}/progress"), None).await.json();
+    let progress = http(addr, "GET", &format!("/api/v1/players/{me}/progress"), None)
+        .await
+        .json();
     assert_eq!(progress["name"], "Ada");
     assert_eq!(progress["levels"][0]["level"], "01-scale-out");
     assert_eq!(progress["levels"][0]["passed"], true);
-    let history = http(addr, "GET", &format!("/api/v1/players/{me}/attempts"), None).await.json();
+    let history = http(addr, "GET", &format!("/api/v1/players/{me}/attempts"), None)
+        .await
+        .json();
     assert_eq!(history["attempts"][0]["id"], attempt_id.as_str());
     assert_eq!(history["attempts"][0]["status"], "finished");
     assert_eq!(
@@ -115,13 +162,29 @@ async fn bad_leaderboard_and_receipt_requests_get_clear_errors() {
     for (path, status, needle) in [
         ("/api/v1/leaderboards/99-nope", 404, "no level"),
         ("/api/v1/leaderboards/01-scale-out?mode=duel", 400, "mode"),
-        ("/api/v1/leaderboards/01-scale-out?window=year", 400, "window"),
-        ("/api/v1/leaderboards/01-scale-out?window=day&period=yesterday", 400, "period"),
+        (
+            "/api/v1/leaderboards/01-scale-out?window=year",
+            400,
+            "window",
+        ),
+        (
+            "/api/v1/leaderboards/01-scale-out?window=day&period=yesterday",
+            400,
+            "period",
+        ),
         ("/api/v1/leaderboards/01-scale-out?limit=0", 400, "limit"),
         ("/api/v1/leaderboards/01-scale-out?limit=1000", 400, "limit"),
-        ("/api/v1/leaderboards/01-scale-out?after=garbage!", 400, "cursor"),
+        (
+            "/api/v1/leaderboards/01-scale-out?after=garbage!",
+            400,
+            "cursor",
+        ),
         ("/api/v1/leaderboards/01-scale-out?sort=desc", 400, "sort"),
-        ("/api/v1/leaderboards/01-scale-out/around/p-nobody", 404, "not on this leaderboard"),
+        (
+            "/api/v1/leaderboards/01-scale-out/around/p-nobody",
+            404,
+            "not on this leaderboard",
+        ),
         ("/api/v1/receipts/r-missing", 404, "no receipt"),
         ("/api/v1/receipts/..%2Fetc", 400, "not a receipt id"),
         ("/api/v1/players/p-nobody/progress", 404, "no player"),
@@ -132,7 +195,13 @@ async fn bad_leaderboard_and_receipt_requests_get_clear_errors() {
         assert!(r.body.contains(needle), "{path}: {}", r.body);
     }
     // An empty board is a page with nothing on it, not an error.
-    let r = http(addr, "GET", "/api/v1/leaderboards/02-cache-aside?window=week", None).await;
+    let r = http(
+        addr,
+        "GET",
+        "/api/v1/leaderboards/02-cache-aside?window=week",
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["total"], 0);
 }

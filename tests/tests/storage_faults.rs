@@ -13,8 +13,8 @@ use stampede_protocol::{Mode, PlayerId, RunResult};
 use stampede_server::storage::{AttemptStart, Db, FinishedAttempt};
 use stampede_tests::services::{ThrowawayPostgres, ThrowawayRedis};
 use stampede_tests::{
-    Client, Config, Script, TEST_RECEIPT_KEY, http, is_event, solution, start_server,
-    test_config, tick_of,
+    Client, Config, Script, TEST_RECEIPT_KEY, http, is_event, solution, start_server, test_config,
+    tick_of,
 };
 use tokio::time::Instant;
 
@@ -93,22 +93,42 @@ fn ranks(page: &Value) -> Vec<(u64, String, String)> {
 }
 
 async fn top100(addr: SocketAddr, level: &str) -> Value {
-    let r = http(addr, "GET", &format!("/api/v1/leaderboards/{level}?limit=100"), None).await;
+    let r = http(
+        addr,
+        "GET",
+        &format!("/api/v1/leaderboards/{level}?limit=100"),
+        None,
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     r.json()
 }
 
 /// Reads the top 100 until the index (`source`) answers; every answer on the way must be the
 /// expected board, whichever source gave it.
-async fn until_served_by(addr: SocketAddr, level: &str, source: &str, expected: &[(u64, String, String)]) {
+async fn until_served_by(
+    addr: SocketAddr,
+    level: &str,
+    source: &str,
+    expected: &[(u64, String, String)],
+) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let page = top100(addr, level).await;
-        assert_eq!(ranks(&page), expected, "the same top 100 from {}", page["source"]);
+        assert_eq!(
+            ranks(&page),
+            expected,
+            "the same top 100 from {}",
+            page["source"]
+        );
         if page["source"] == source {
             return;
         }
-        assert!(Instant::now() < deadline, "never served by {source}: {}", page["source"]);
+        assert!(
+            Instant::now() < deadline,
+            "never served by {source}: {}",
+            page["source"]
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -129,7 +149,10 @@ async fn redis_flushed_killed_and_restarted_empty_gives_back_the_same_top_100() 
         if page["source"] == "redis" && page["total"] == 120 {
             break ranks(&page);
         }
-        assert!(Instant::now() < deadline, "the projection never caught up: {page}");
+        assert!(
+            Instant::now() < deadline,
+            "the projection never caught up: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(top.len(), 100);
@@ -140,7 +163,10 @@ async fn redis_flushed_killed_and_restarted_empty_gives_back_the_same_top_100() 
         a.create_room("01-scale-out", "solo").await;
         a.send(json!({ "type": "start" })).await;
         let log = a
-            .play_to_end(Some(Script::new(solution("01-scale-out", LEVEL_01_REFERENCE), 1)))
+            .play_to_end(Some(Script::new(
+                solution("01-scale-out", LEVEL_01_REFERENCE),
+                1,
+            )))
             .await;
         (a.player().to_owned(), log.finished[0].clone())
     });
@@ -166,7 +192,10 @@ async fn redis_flushed_killed_and_restarted_empty_gives_back_the_same_top_100() 
             assert_eq!(page["source"], "redis");
             break;
         }
-        assert!(Instant::now() < deadline, "the new run never reached the board: {page}");
+        assert!(
+            Instant::now() < deadline,
+            "the new run never reached the board: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -235,7 +264,11 @@ async fn postgres_paused_then_crashed_loses_no_attempt_and_play_never_stalls() {
         assert!(f["receipt_id"].is_string(), "{f}");
         during.push(f);
     }
-    assert!(during.len() >= 2, "runs finished during the pause: {}", during.len());
+    assert!(
+        during.len() >= 2,
+        "runs finished during the pause: {}",
+        during.len()
+    );
     let rest = Duration::from_secs(20).saturating_sub(paused_at.elapsed());
     tokio::time::sleep(rest).await;
     pg.crash();
@@ -247,14 +280,20 @@ async fn postgres_paused_then_crashed_loses_no_attempt_and_play_never_stalls() {
         let id = f["attempt_id"].as_str().unwrap();
         loop {
             match db.rows_for(id).await {
-                Ok(rows) if rows == (1, 1, 1) => break,
-                Ok(rows) => assert!(rows.0 <= 1 && rows.1 <= 1 && rows.2 <= 1, "doubled: {rows:?}"),
+                Ok((1, 1, 1)) => break,
+                Ok(rows) => assert!(
+                    rows.0 <= 1 && rows.1 <= 1 && rows.2 <= 1,
+                    "doubled: {rows:?}"
+                ),
                 Err(_) => {}
             }
             assert!(Instant::now() < deadline, "attempt {id} was never stored");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        assert_eq!(db.attempt_status(id).await.unwrap().as_deref(), Some("finished"));
+        assert_eq!(
+            db.attempt_status(id).await.unwrap().as_deref(),
+            Some("finished")
+        );
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while http(addr, "GET", "/readyz", None).await.status != 200 {
@@ -265,8 +304,15 @@ async fn postgres_paused_then_crashed_loses_no_attempt_and_play_never_stalls() {
     let (after, _) = ranked_run(addr, "After").await;
     let receipt = after["receipt_id"].as_str().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while http(addr, "GET", &format!("/api/v1/receipts/{receipt}"), None).await.status != 200 {
-        assert!(Instant::now() < deadline, "the new receipt was never stored");
+    while http(addr, "GET", &format!("/api/v1/receipts/{receipt}"), None)
+        .await
+        .status
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the new receipt was never stored"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -283,7 +329,8 @@ async fn a_full_write_queue_refuses_ranked_starts_but_not_practice() {
     let mut a = Client::login(addr, "Ada").await;
     a.create_room("01-scale-out", "solo").await;
     a.send(json!({ "type": "start" })).await;
-    a.recv_until("countdown", |v| is_event(v, "phase_changed")).await;
+    a.recv_until("countdown", |v| is_event(v, "phase_changed"))
+        .await;
 
     let mut b = Client::login(addr, "Bob").await;
     b.create_room("01-scale-out", "solo").await;
@@ -293,12 +340,19 @@ async fn a_full_write_queue_refuses_ranked_starts_but_not_practice() {
     assert!(e["message"].as_str().unwrap().contains("practice"), "{e}");
 
     let mut c = Client::login(addr, "Cy").await;
-    c.send(json!({ "type": "create_room", "level": "01-scale-out", "mode": "solo", "practice": true }))
-        .await;
+    c.send(
+        json!({ "type": "create_room", "level": "01-scale-out", "mode": "solo", "practice": true }),
+    )
+    .await;
     c.recv_type("room_snapshot").await;
     c.send(json!({ "type": "start" })).await;
-    let phase = c.recv_until("countdown", |v| is_event(v, "phase_changed")).await;
-    assert_eq!(phase["event"]["phase"], "countdown", "practice starts regardless");
+    let phase = c
+        .recv_until("countdown", |v| is_event(v, "phase_changed"))
+        .await;
+    assert_eq!(
+        phase["event"]["phase"], "countdown",
+        "practice starts regardless"
+    );
 
     // Once Ada's run has finished and been written, Bob can start.
     let log = a.play_to_end(None).await;

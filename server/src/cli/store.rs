@@ -30,7 +30,10 @@ pub(crate) fn rebuild(config: &Config) -> anyhow::Result<i32> {
         let index = open_index(config).context("opening the leaderboard index")?;
         let boards = stampede_server::leaderboard::Leaderboards::new(index, db.clone());
         let n = boards.rebuild().await.context("rebuilding")?;
-        println!("rebuilt the {} leaderboards from {n} board records", boards.backend());
+        println!(
+            "rebuilt the {} leaderboards from {n} board records",
+            boards.backend()
+        );
         db.close().await;
         Ok(0)
     })

@@ -48,8 +48,14 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             "/api/v1/leaderboards/{level}/around/{player}",
             get(records::leaderboard_around),
         )
-        .route("/api/v1/players/{id}/progress", get(records::player_progress))
-        .route("/api/v1/players/{id}/attempts", get(records::player_attempts))
+        .route(
+            "/api/v1/players/{id}/progress",
+            get(records::player_progress),
+        )
+        .route(
+            "/api/v1/players/{id}/attempts",
+            get(records::player_attempts),
+        )
         .fallback(|| async { AppError::NotFound("no such endpoint".to_owned()) })
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             records::MAX_RECEIPT_BYTES,
@@ -149,12 +155,14 @@ async fn create_session(
     let stored = state
         .storage
         .writes
-        .try_send(crate::storage::WriteJob::Player(crate::storage::players::PlayerRow {
-            id: player.id.0.clone(),
-            name: player.name.clone(),
-            token_hash: crate::session::token_hash(&token),
-            created_at: crate::now_ms(),
-        }));
+        .try_send(crate::storage::WriteJob::Player(
+            crate::storage::players::PlayerRow {
+                id: player.id.0.clone(),
+                name: player.name.clone(),
+                token_hash: crate::session::token_hash(&token),
+                created_at: crate::now_ms(),
+            },
+        ));
     if !stored {
         tracing::warn!("write queue full: a guest session will not outlive this process");
     }

@@ -122,13 +122,12 @@ fn board_of(level: &str, state: &AppState, q: &BoardQuery) -> Result<BoardKey, A
         (None, w) => current.get(w).to_owned(),
         (Some(p), w) => {
             let shape_ok = match w {
-                Window::Day => time::Date::parse(
-                    p,
-                    time::macros::format_description!("[year]-[month]-[day]"),
-                )
-                .is_ok(),
-                Window::Week => p.len() == 8 && &p[4..6] == "-w",
-                Window::Season => p.len() == 7 && &p[4..6] == "-q",
+                Window::Day => {
+                    time::Date::parse(p, time::macros::format_description!("[year]-[month]-[day]"))
+                        .is_ok()
+                }
+                Window::Week => p.len() == 8 && p.get(4..6) == Some("-w") && p.is_ascii(),
+                Window::Season => p.len() == 7 && p.get(4..6) == Some("-q") && p.is_ascii(),
                 Window::All => true,
             };
             if !shape_ok {
@@ -175,7 +174,9 @@ pub(crate) async fn leaderboard(
         (None, Some(b)) => Cursor::Before(decode_cursor(b).map_err(AppError::BadRequest)?),
         (None, None) => Cursor::Top,
     };
-    Ok(Json(state.storage.boards.page(&board, &cursor, limit).await?))
+    Ok(Json(
+        state.storage.boards.page(&board, &cursor, limit).await?,
+    ))
 }
 
 pub(crate) async fn leaderboard_around(
@@ -230,7 +231,9 @@ pub(crate) async fn player_attempts(
             }
         }
     };
-    Ok(Json(state.storage.db.attempts_of(&player, before, limit).await?))
+    Ok(Json(
+        state.storage.db.attempts_of(&player, before, limit).await?,
+    ))
 }
 
 pub(crate) async fn player_progress(

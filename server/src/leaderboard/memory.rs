@@ -31,7 +31,10 @@ impl Board {
     fn rank_of(&self, key: &str) -> u64 {
         // O(n) in the board's size; fine for one instance's boards, and the reason the
         // Redis index (O(log n) ranks) is the one to run at scale.
-        self.by_key.range::<str, _>((Unbounded, Excluded(key))).count() as u64 + 1
+        self.by_key
+            .range::<str, _>((Unbounded, Excluded(key)))
+            .count() as u64
+            + 1
     }
 }
 
@@ -55,9 +58,9 @@ impl MemoryIndex {
         }
     }
 
-    pub(super) fn rebuild(&self, records: Vec<(BoardKey, Record)>) {
+    pub(super) fn rebuild(&self, records: &[(BoardKey, Record)]) {
         let mut fresh: BTreeMap<BoardKey, Board> = BTreeMap::new();
-        for (board, r) in &records {
+        for (board, r) in records {
             fresh.entry(board.clone()).or_default().offer(r);
         }
         *self.boards.write().unwrap_or_else(|p| p.into_inner()) = fresh;

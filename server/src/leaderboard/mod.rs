@@ -265,21 +265,31 @@ impl Index {
     pub(crate) async fn rebuild(&self, records: Vec<(BoardKey, Record)>) -> Result<(), BoardError> {
         match self {
             Self::Memory(m) => {
-                m.rebuild(records);
+                m.rebuild(&records);
                 Ok(())
             }
             Self::Redis(r) => r.rebuild(records).await,
         }
     }
 
-    async fn slice(&self, board: &BoardKey, cursor: &Cursor, limit: u32) -> Result<Slice, BoardError> {
+    async fn slice(
+        &self,
+        board: &BoardKey,
+        cursor: &Cursor,
+        limit: u32,
+    ) -> Result<Slice, BoardError> {
         match self {
             Self::Memory(m) => Ok(m.slice(board, cursor, limit)),
             Self::Redis(r) => r.slice(board, cursor, limit).await,
         }
     }
 
-    async fn around(&self, board: &BoardKey, player: &str, limit: u32) -> Result<Option<Slice>, BoardError> {
+    async fn around(
+        &self,
+        board: &BoardKey,
+        player: &str,
+        limit: u32,
+    ) -> Result<Option<Slice>, BoardError> {
         match self {
             Self::Memory(m) => Ok(m.around(board, player, limit)),
             Self::Redis(r) => r.around(board, player, limit).await,
@@ -366,12 +376,12 @@ impl Leaderboards {
         let limit = limit.clamp(1, MAX_PAGE);
         if self.index_usable().await {
             match self.index.slice(board, cursor, limit).await {
-                Ok(s) => return Ok(page(board, s, self.index.name())),
+                Ok(s) => return Ok(page(board, &s, self.index.name())),
                 Err(e) => warn!(error = %e, "leaderboard read failed: reading from SQL"),
             }
         }
         let s = self.db.board_slice(board, cursor, limit).await?;
-        Ok(page(board, s, "sql"))
+        Ok(page(board, &s, "sql"))
     }
 
     /// The entries around a player (the player in the middle), or `None` when the player is
@@ -388,12 +398,12 @@ impl Leaderboards {
         let limit = limit.clamp(1, MAX_PAGE);
         if self.index_usable().await {
             match self.index.around(board, player, limit).await {
-                Ok(s) => return Ok(s.map(|s| page(board, s, self.index.name()))),
+                Ok(s) => return Ok(s.map(|s| page(board, &s, self.index.name()))),
                 Err(e) => warn!(error = %e, "leaderboard read failed: reading from SQL"),
             }
         }
         let s = self.db.board_around(board, player, limit).await?;
-        Ok(s.map(|s| page(board, s, "sql")))
+        Ok(s.map(|s| page(board, &s, "sql")))
     }
 }
 
@@ -404,7 +414,7 @@ pub(crate) fn window_around(at: usize, len: usize, limit: u32) -> (usize, usize)
     (start, (start + limit).min(len))
 }
 
-fn page(board: &BoardKey, s: Slice, source: &str) -> LeaderboardPage {
+fn page(board: &BoardKey, s: &Slice, source: &str) -> LeaderboardPage {
     // Ranks are 1-based: the last record shown has rank `first_rank + len - 1`.
     let shown_to = (s.first_rank + s.records.len() as u64).saturating_sub(1);
     let prev = (s.first_rank > 1)
@@ -467,7 +477,10 @@ mod tests {
         assert_eq!(p.season, "2026-q4");
         // 2027-01-01 belongs to ISO week 53 of 2026.
         let p = Periods::of(1_798_761_600_000);
-        assert_eq!((p.day.as_str(), p.week.as_str()), ("2027-01-01", "2026-w53"));
+        assert_eq!(
+            (p.day.as_str(), p.week.as_str()),
+            ("2027-01-01", "2026-w53")
+        );
     }
 
     #[test]

@@ -24,7 +24,11 @@ pub async fn run(boards: Arc<Leaderboards>, stop: CancellationToken) {
         let round = async {
             if !boards.index().built().await? {
                 let n = boards.rebuild().await?;
-                info!(records = n, backend = boards.backend(), "leaderboard index rebuilt from SQL");
+                info!(
+                    records = n,
+                    backend = boards.backend(),
+                    "leaderboard index rebuilt from SQL"
+                );
             }
             drain(&boards).await
         };

@@ -10,11 +10,11 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use stampede_protocol::api::{RECEIPT_VERSION, Receipt, ReceiptAction, ReceiptPlayer};
 use stampede_protocol::{
     ChatLine, ErrorCode, JoinRole, Member, Mode, Phase, PlayerId, PracticeOp, Role, RoomEvent,
     RoomId, RoomSnapshot, ServerMsg, Standing, WorldView, close_code,
 };
-use stampede_protocol::api::{RECEIPT_VERSION, Receipt, ReceiptAction, ReceiptPlayer};
 use stampede_sim::{Action, Level, World};
 use tokio::sync::mpsc::OwnedPermit;
 use tokio::sync::{mpsc, watch};
@@ -101,7 +101,9 @@ pub(crate) fn spawn(state: &Arc<AppState>, params: RoomParams) -> RoomHandle {
         if outcome.is_err() {
             // The room's reserved slots went with it; this job may find the queue full, and
             // then the next start aborts the attempts as orphans instead.
-            st.storage.writes.try_send(WriteJob::AbortRoom(id.0.clone()));
+            st.storage
+                .writes
+                .try_send(WriteJob::AbortRoom(id.0.clone()));
             metrics::counter!("stampede_room_panics_total").increment(1);
             error!(room = %id, "room panicked: aborted, members closed with 1011");
         }
@@ -147,14 +149,23 @@ impl WorldSlot {
 
     /// Signs the receipt of a finished ranked attempt and hands it to the write queue through
     /// the slot reserved at the start. Returns the receipt id.
-    fn record_finish(&mut self, state: &AppState, level: &Level) -> Option<String> {
+    fn record_finish(
+        &mut self,
+        state: &AppState,
+        level: &Level,
+        names: &[(PlayerId, String)],
+    ) -> Option<String> {
         let ranked = self.ranked.take()?;
         let result = self.world.result()?.clone();
         let mut start = ranked.start;
         // Team members who joined after the start and changed the architecture played too.
         for (_, player, _) in &self.log {
             if !start.players.iter().any(|(p, _)| p == player) {
-                start.players.push((player.clone(), String::new()));
+                let name = names
+                    .iter()
+                    .find(|(p, _)| p == player)
+                    .map_or_else(String::new, |(_, n)| n.clone());
+                start.players.push((player.clone(), name));
             }
         }
         let mut receipt = Receipt {
@@ -192,11 +203,13 @@ impl WorldSlot {
         };
         let body = state.storage.signer.sign(&mut receipt);
         let id = receipt.id.clone();
-        ranked.finish.send(WriteJob::Finish(Box::new(FinishedAttempt {
-            start,
-            receipt,
-            body,
-        })));
+        ranked
+            .finish
+            .send(WriteJob::Finish(Box::new(FinishedAttempt {
+                start,
+                receipt,
+                body,
+            })));
         self.receipt_id = Some(id.clone());
         Some(id)
     }
@@ -730,12 +743,21 @@ impl RoomActor {
                 room_id: self.id.0.clone(),
                 node_id: self.state.storage.node_id.clone(),
                 level: lv.id.clone(),
-                level_hash: self.state.catalog.hash(&lv.id).unwrap_or_default().to_owned(),
+                level_hash: self
+                    .state
+                    .catalog
+                    .hash(&lv.id)
+                    .unwrap_or_default()
+                    .to_owned(),
                 engine: stampede_sim::ENGINE_VERSION.to_owned(),
                 seed: self.params.seed,
                 mode: self.params.mode,
                 players: match &slot.owner {
-                    Some(owner) => players.iter().filter(|(p, _)| p == owner).cloned().collect(),
+                    Some(owner) => players
+                        .iter()
+                        .filter(|(p, _)| p == owner)
+                        .cloned()
+                        .collect(),
                     None => players.clone(),
                 },
                 started_at: now,
@@ -825,7 +847,12 @@ impl RoomActor {
             ));
             if slot.world.result().is_some() && !slot.finished_sent {
                 slot.finished_sent = true;
-                let receipt_id = slot.record_finish(&self.state, &level);
+                let names: Vec<(PlayerId, String)> = self
+                    .members
+                    .iter()
+                    .map(|m| (m.player.id.clone(), m.player.name.clone()))
+                    .collect();
+                let receipt_id = slot.record_finish(&self.state, &level, &names);
                 if let Some(result) = slot.world.result() {
                     finished.push(ServerMsg::AttemptFinished {
                         attempt_id: slot.attempt_id.clone(),

@@ -2,8 +2,8 @@
 //! Invariant: every write is idempotent, keyed by ids made before the side effect (the
 //! attempt id, the receipt id), so a retried job can never double a row.
 
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use stampede_protocol::api::{AttemptPage, AttemptSummary, LevelProgress, Receipt};
 use stampede_protocol::{Mode, PlayerId};
 
@@ -194,9 +194,11 @@ impl Db {
     /// When the database fails or times out.
     pub async fn abort_attempt(&self, id: &str) -> Result<(), StoreError> {
         bounded(
-            sqlx::query("UPDATE attempts SET status = 'aborted' WHERE id = $1 AND status = 'running'")
-                .bind(id)
-                .execute(self.pool()),
+            sqlx::query(
+                "UPDATE attempts SET status = 'aborted' WHERE id = $1 AND status = 'running'",
+            )
+            .bind(id)
+            .execute(self.pool()),
         )
         .await?;
         Ok(())

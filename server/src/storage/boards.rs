@@ -3,8 +3,8 @@
 //! Invariant: a board is each player's best passing finished attempt by `sort_key`, the same
 //! byte order the indexes use, so all three sources give the same ranks and cursors.
 
-use sqlx::{AssertSqlSafe, Row};
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use stampede_protocol::api::Window;
 
 use super::attempts::{int, parse_mode, uint};
@@ -49,7 +49,10 @@ fn placed(r: &AnyRow) -> Result<Vec<(BoardKey, Record)>, StoreError> {
 
 /// Each player's best row on one board, as a subquery with its bound parameters.
 fn best_rows(board: &BoardKey) -> (String, Vec<String>) {
-    let mut binds = vec![board.level.clone(), super::attempts::mode_name(board.mode).to_owned()];
+    let mut binds = vec![
+        board.level.clone(),
+        super::attempts::mode_name(board.mode).to_owned(),
+    ];
     let period = match period_column(board.window) {
         Some(col) => {
             binds.push(board.period.clone());

@@ -76,8 +76,8 @@ impl Db {
                 "SELECT name FROM players WHERE id = $1 UNION ALL \
                  SELECT name FROM attempt_players WHERE player = $1 AND name <> '' LIMIT 1",
             )
-                .bind(id)
-                .fetch_optional(self.pool()),
+            .bind(id)
+            .fetch_optional(self.pool()),
         )
         .await?;
         row.map(|r| r.try_get::<String, _>(0).map_err(StoreError::Sql))

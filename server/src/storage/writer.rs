@@ -124,7 +124,10 @@ impl Writer {
         while let Ok(job) = self.rx.try_recv() {
             if !self.write(job, Some(deadline)).await {
                 let left = self.rx.len() + 1;
-                error!(left, "storage still failing at the end of the grace period: jobs unwritten");
+                error!(
+                    left,
+                    "storage still failing at the end of the grace period: jobs unwritten"
+                );
                 return;
             }
             written += 1;
@@ -141,7 +144,10 @@ impl Writer {
             match self.attempt(&job).await {
                 Ok(()) => {
                     if failures > 0 {
-                        info!(kind = job.kind(), failures, "storage write succeeded after retries");
+                        info!(
+                            kind = job.kind(),
+                            failures, "storage write succeeded after retries"
+                        );
                     }
                     self.healthy.store(true, Ordering::Relaxed);
                     metrics::counter!("stampede_storage_writes_total", "kind" => job.kind())

@@ -20,7 +20,8 @@ pub fn postgres_url() -> String {
 
 /// The Redis the tests use: `STAMPEDE_TEST_REDIS_URL`, else loopback.
 pub fn redis_url() -> String {
-    std::env::var("STAMPEDE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
+    std::env::var("STAMPEDE_TEST_REDIS_URL")
+        .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".to_owned())
 }
 
 fn unique(tag: &str) -> String {
@@ -28,7 +29,11 @@ fn unique(tag: &str) -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    format!("{tag}_{}_{nanos}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{tag}_{}_{nanos}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A unique Redis key prefix for one test.
@@ -116,7 +121,13 @@ pub fn start(id: &str, level: &str, mode: Mode, players: &[&str]) -> AttemptStar
 }
 
 /// A finished attempt (the receipt is unsigned: storage does not check signatures).
-pub fn finished(start: AttemptStart, score: f64, cost: f64, finished_at: u64, passed: bool) -> FinishedAttempt {
+pub fn finished(
+    start: AttemptStart,
+    score: f64,
+    cost: f64,
+    finished_at: u64,
+    passed: bool,
+) -> FinishedAttempt {
     let receipt = Receipt {
         version: RECEIPT_VERSION,
         id: format!("r-{}", start.id),
@@ -130,7 +141,10 @@ pub fn finished(start: AttemptStart, score: f64, cost: f64, finished_at: u64, pa
         players: start
             .players
             .iter()
-            .map(|(id, name)| ReceiptPlayer { id: id.clone(), name: name.clone() })
+            .map(|(id, name)| ReceiptPlayer {
+                id: id.clone(),
+                name: name.clone(),
+            })
             .collect(),
         actions: Vec::new(),
         result: result(score, cost, passed),
@@ -140,12 +154,26 @@ pub fn finished(start: AttemptStart, score: f64, cost: f64, finished_at: u64, pa
         signature: None,
     };
     let body = serde_json::to_string(&receipt).unwrap();
-    FinishedAttempt { start, receipt, body }
+    FinishedAttempt {
+        start,
+        receipt,
+        body,
+    }
 }
 
 /// Starts and finishes an attempt in one go.
-pub async fn play(db: &Db, id: &str, level: &str, players: &[&str], score: f64, cost: f64, at: u64) {
+pub async fn play(
+    db: &Db,
+    id: &str,
+    level: &str,
+    players: &[&str],
+    score: f64,
+    cost: f64,
+    at: u64,
+) {
     let s = start(id, level, Mode::Solo, players);
     db.start_attempt(&s).await.unwrap();
-    db.finish_attempt(&finished(s, score, cost, at, true)).await.unwrap();
+    db.finish_attempt(&finished(s, score, cost, at, true))
+        .await
+        .unwrap();
 }
