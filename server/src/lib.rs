@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod daily;
 pub mod http;
 mod room;
 pub mod session;
