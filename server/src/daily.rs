@@ -71,7 +71,10 @@ pub fn format_date(date: time::Date) -> String {
 /// # Errors
 /// When the text is not a valid calendar date in that form.
 pub fn parse_date(text: &str) -> Result<time::Date, time::error::Parse> {
-    time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]"))
+    time::Date::parse(
+        text,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
 }
 
 fn days_since_epoch(date: time::Date) -> i64 {
@@ -158,7 +161,11 @@ mod tests {
             let mut unique = levels.clone();
             unique.sort();
             unique.dedup();
-            assert_eq!(unique.len(), levels.len(), "a level repeats in cycle {cycle}");
+            assert_eq!(
+                unique.len(),
+                levels.len(),
+                "a level repeats in cycle {cycle}"
+            );
         }
     }
 

@@ -26,7 +26,11 @@ fn daily_prints_the_challenge_for_a_date() {
             .args(["--levels-dir", LEVELS, "daily", "--date", date])
             .output()
             .expect("run stampede");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("one JSON object")
     };
     let a = run("2026-11-30");
@@ -34,11 +38,14 @@ fn daily_prints_the_challenge_for_a_date() {
     assert!(a["seed"].as_u64().is_some_and(|s| s < 1 << 53));
     let level = a["level"].as_str().expect("level id");
     assert!(
-        std::path::Path::new(LEVELS).read_dir().expect("levels dir").any(|e| e
-            .expect("entry")
-            .file_name()
-            .to_string_lossy()
-            .starts_with(level)),
+        std::path::Path::new(LEVELS)
+            .read_dir()
+            .expect("levels dir")
+            .any(|e| e
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .starts_with(level)),
         "{level} is not a level file"
     );
     // Same date, same answer; the next day, a different seed.
