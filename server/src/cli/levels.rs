@@ -1,5 +1,7 @@
-//! Loading level files and `stampede levels check`: every level must load, its reference
-//! solutions must pass with the top star, and doing nothing must fail.
+//! Loading level files, `stampede levels check` and `stampede daily`: every level must load and
+//! belong to a campaign chapter, its reference solutions must pass with the top star, its naive
+//! ones score clearly worse, and doing nothing must fail. The check's tables are what
+//! `levels/README.md` carries between its generated markers, and nothing else writes there.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
