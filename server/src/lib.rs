@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod daily;
 pub mod http;
 pub mod leaderboard;
 pub mod persistence;

@@ -31,6 +31,12 @@ enum Command {
         #[command(subcommand)]
         command: LevelsCommand,
     },
+    /// Print the daily challenge as JSON: `{date, level, seed}`.
+    Daily {
+        /// UTC date, YYYY-MM-DD (default: today).
+        #[arg(long, value_parser = stampede_server::daily::parse_date)]
+        date: Option<time::Date>,
+    },
     /// Apply the database migrations (the server also does at start) and exit.
     Migrate(stampede_server::Config),
     /// Work with leaderboards.
@@ -76,7 +82,14 @@ enum ReceiptCommand {
 #[derive(Debug, Subcommand)]
 enum LevelsCommand {
     /// Validate every level, play its solutions and a do-nothing run, and print a table.
-    Check,
+    Check {
+        /// Rewrite the generated tables in the levels directory's README.md.
+        #[arg(long, conflicts_with = "verify_readme")]
+        write_readme: bool,
+        /// Also fail when README.md's generated tables differ from this run's.
+        #[arg(long)]
+        verify_readme: bool,
+    },
     /// Print the JSON Schema of level files.
     Schema,
 }
@@ -88,8 +101,20 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<i32> {
         Some(Command::Serve(config)) => serve::run(config, &cli.levels_dir),
         Some(Command::Sim(args)) => sim::run(&cli.levels_dir, &args),
         Some(Command::Levels {
-            command: LevelsCommand::Check,
-        }) => levels::check(&cli.levels_dir),
+            command:
+                LevelsCommand::Check {
+                    write_readme,
+                    verify_readme,
+                },
+        }) => levels::check(
+            &cli.levels_dir,
+            match (write_readme, verify_readme) {
+                (true, _) => levels::Readme::Write,
+                (_, true) => levels::Readme::Verify,
+                _ => levels::Readme::Ignore,
+            },
+        ),
+        Some(Command::Daily { date }) => levels::daily(&cli.levels_dir, date),
         Some(Command::Levels {
             command: LevelsCommand::Schema,
         }) => {
