@@ -189,11 +189,18 @@ async fn bad_leaderboard_and_receipt_requests_get_clear_errors() {
         ("/api/v1/receipts/..%2Fetc", 400, "not a receipt id"),
         ("/api/v1/players/p-nobody/progress", 404, "no player"),
         ("/api/v1/players/p-nobody/attempts?before=x", 400, "cursor"),
+        ("/api/v1/daily?date=tomorrow", 400, "YYYY-MM-DD"),
     ] {
         let r = http(addr, "GET", path, None).await;
         assert_eq!(r.status, status, "{path}: {}", r.body);
         assert!(r.body.contains(needle), "{path}: {}", r.body);
     }
+    // The daily challenge is the same level and seed for a date, asked twice.
+    let d1 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None).await.json();
+    let d2 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None).await.json();
+    assert_eq!(d1, d2);
+    assert_eq!(d1["date"], "2026-11-30");
+    assert!(d1["level"].as_str().is_some_and(|l| !l.is_empty()) && d1["seed"].is_u64());
     // An empty board is a page with nothing on it, not an error.
     let r = http(
         addr,

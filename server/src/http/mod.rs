@@ -34,6 +34,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/api/v1/levels", get(list_levels))
         .route("/api/v1/levels/{id}", get(get_level))
         .route("/api/v1/rooms", get(list_rooms))
+        .route("/api/v1/daily", get(records::daily))
         .route("/api/v1/receipts/public-key", get(records::public_key))
         .route("/.well-known/receipt-key", get(records::public_key))
         .route("/api/v1/receipts/{id}", get(records::get_receipt))

@@ -74,6 +74,13 @@ pub(crate) fn document() -> Value {
                 "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
                 "responses": { "200": { "description": "the level (see levels/level.schema.json)" }, "404": error_response("no such level") } } },
             "/api/v1/rooms": { "get": { "summary": "Live rooms to join or watch", "responses": { "200": { "description": "rooms" } } } },
+            "/api/v1/daily": { "get": {
+                "summary": "The daily challenge: a level and seed per UTC day, the same for everyone",
+                "parameters": [{ "name": "date", "in": "query", "schema": { "type": "string", "format": "date" }, "description": "default: today (UTC)" }],
+                "responses": { "200": { "description": "{date, level, seed}", "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["date", "level", "seed"], "properties": {
+                        "date": { "type": "string" }, "level": { "type": "string" }, "seed": { "type": "integer" } } } } } },
+                    "400": error_response("bad date") } } },
             "/api/v1/receipts/public-key": { "get": { "summary": "The Ed25519 key receipts are signed with",
                 "responses": { "200": json_response("the key", "PublicKey") } } },
             "/.well-known/receipt-key": { "get": { "summary": "The receipt key, at its well-known address",

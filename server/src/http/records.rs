@@ -272,3 +272,25 @@ pub(crate) async fn storage_checks(state: &AppState) -> (bool, serde_json::Value
         }),
     )
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct DailyQuery {
+    date: Option<String>,
+}
+
+/// The daily challenge: a level and seed per UTC day, the same for everyone, from a rule that
+/// needs no state (`server/src/daily.rs`).
+pub(crate) async fn daily(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<DailyQuery>,
+) -> Result<Json<crate::daily::Daily>, AppError> {
+    let date = match q.date {
+        Some(d) => crate::daily::parse_date(&d)
+            .map_err(|_| AppError::BadRequest(format!("date `{d}` is not YYYY-MM-DD")))?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    crate::daily::daily(&state.catalog, date)
+        .map(Json)
+        .ok_or_else(|| AppError::Unavailable("this server has no levels".to_owned()))
+}
