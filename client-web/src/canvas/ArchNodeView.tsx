@@ -14,15 +14,16 @@ export type ArchNodeData = {
 
 export type ArchFlowNode = Node<ArchNodeData, "arch">;
 
-const KIND_ICON: Record<string, string> = {
-  client: "👥",
-  load_balancer: "⚖",
-  service: "⚙",
-  cache: "⚡",
-  cdn: "🌐",
-  database: "🛢",
-  queue: "📬",
-  rate_limiter: "⛔",
+/** Short kind labels (text, not emoji: not every system font has the glyphs). */
+const KIND_LABEL: Record<string, string> = {
+  client: "users",
+  load_balancer: "LB",
+  service: "svc",
+  cache: "cache",
+  cdn: "CDN",
+  database: "DB",
+  queue: "queue",
+  rate_limiter: "limiter",
 };
 
 function ArchNodeViewImpl({ data, selected }: NodeProps<ArchFlowNode>) {
@@ -37,7 +38,7 @@ function ArchNodeViewImpl({ data, selected }: NodeProps<ArchFlowNode>) {
     >
       {node.kind !== "client" && <Handle type="target" position={Position.Left} />}
       <div className="arch-node-title">
-        <span aria-hidden="true">{KIND_ICON[node.kind] ?? "■"}</span> <strong>{node.id}</strong>
+        <span className={`kind kind-${node.kind}`}>{KIND_LABEL[node.kind] ?? node.kind}</span> <strong>{node.id}</strong>
         {node.fixed && <span className="tag" title="part of the level">fixed</span>}
       </div>
       <div className="arch-node-sub">

@@ -10,8 +10,13 @@ export interface CatalogLookup {
   defaultRegion(): string;
 }
 
+/** Settings over defaults; absent and null values never override (the REST level JSON may carry nulls). */
 function mergeConfig<T extends object>(base: T, over: T | undefined): T {
-  return over ? { ...base, ...over } : { ...base };
+  const out: Record<string, unknown> = {};
+  for (const src of [base, over ?? {}]) {
+    for (const [k, v] of Object.entries(src)) if (v !== null && v !== undefined) out[k] = v;
+  }
+  return out as T;
 }
 
 export function applyAction(arch: Architecture, action: Action, catalog: CatalogLookup | null): Architecture {
