@@ -139,18 +139,18 @@ export function ArchCanvas({ arch, report, firing, canEdit, selection, onSelect,
       >
         <Background gap={20} />
         <Controls showInteractive={false} />
-        <FitOnGrow count={arch.nodes.length} />
+        <FitOnGrow shape={`${arch.nodes.length}:${arch.edges.length}`} />
       </ReactFlow>
     </div>
   );
 }
 
-/** Fits the view when nodes are added or removed, so a new node is never off-screen. */
-function FitOnGrow({ count }: { count: number }) {
+/** Fits the view when nodes or edges come or go (the layout moves), so nothing is off-screen. */
+function FitOnGrow({ shape }: { shape: string }) {
   const flow = useReactFlow();
   useEffect(() => {
     const t = setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }), 50);
     return () => clearTimeout(t);
-  }, [count, flow]);
+  }, [shape, flow]);
   return null;
 }

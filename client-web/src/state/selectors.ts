@@ -57,3 +57,10 @@ export function selectCanStart(s: GameState): boolean {
   if (role === "owner") return true;
   return role === "player" && !room.members.some((m) => m.role === "owner");
 }
+
+/** Why this member cannot edit, for the UI to say so (null when they can). */
+export function selectEditBlock(s: GameState): "watching" | "finished" | null {
+  const role = selectMyRole(s);
+  if (role !== "owner" && role !== "player") return "watching";
+  return s.room?.phase === "finished" ? "finished" : null;
+}

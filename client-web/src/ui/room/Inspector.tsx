@@ -9,6 +9,15 @@ import { ConfigForm } from "./ConfigForm";
 import { RefusalNote } from "./RefusalNote";
 import { AUTOSCALE_FIELDS, AUTOSCALE_KINDS, BREAKER_FIELDS, EDGE_FIELDS, NODE_FIELDS } from "./settings";
 import { ms, num, pct, rps, money } from "../format";
+import { useGame } from "../hooks";
+import { selectEditBlock } from "../../state/selectors";
+
+/** Says why the controls are missing: a spectator or coach watches; after the end nothing changes. */
+export function EditBlockNote() {
+  const block = useGame(selectEditBlock);
+  if (block === "finished") return <p className="muted small">The run is over: the architecture is final.</p>;
+  return <p className="muted small">You are watching: only players can change the architecture.</p>;
+}
 
 interface Props {
   arch: Architecture;
@@ -48,6 +57,8 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
   const [instances, setInstances] = useState(String(node.instances));
   const [itype, setItype] = useState(node.instance_type);
   const [connectTo, setConnectTo] = useState("");
+  // Edge actions sent from here answer under the edge's target; show that answer here too.
+  const [edgeTarget, setEdgeTarget] = useState<string | null>(null);
   const target = `node:${node.id}`;
   const targets = arch.nodes.filter(
     (n) => n.id !== node.id && n.kind !== "client" && !arch.edges.some((e) => e.from === node.id && e.to === n.id),
@@ -109,9 +120,10 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
           </>
         )}
       </dl>
-      {!canEdit && <p className="muted small">You are watching: only players can change the architecture.</p>}
-      {canEdit && node.kind !== "client" && (
+      {!canEdit && <EditBlockNote />}
+      {canEdit && (
         <div className="controls">
+          {node.kind !== "client" && (
           <form
             className="row"
             onSubmit={(e) => {
@@ -134,7 +146,8 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
               Scale
             </button>
           </form>
-          {comp && comp.instance_types.length > 1 && (
+          )}
+          {node.kind !== "client" && comp && comp.instance_types.length > 1 && (
             <form
               className="row"
               onSubmit={(e) => {
@@ -159,12 +172,38 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
               </button>
             </form>
           )}
+          {arch.edges.some((e) => e.from === node.id) && (
+            <div className="row">
+              <span className="small muted">Calls</span>
+              {arch.edges
+                .filter((e) => e.from === node.id)
+                .map((e) => (
+                  <span key={e.to} className="chip">
+                    {e.to}
+                    <button
+                      type="button"
+                      className="link"
+                      aria-label={`Disconnect ${node.id} from ${e.to}`}
+                      data-testid={`disconnect-${node.id}-${e.to}`}
+                      onClick={() => {
+                        setEdgeTarget(`edge:${node.id}->${e.to}`);
+                        onAct({ op: "disconnect", from: node.id, to: e.to });
+                      }}
+                    >
+                      ✕
+                    </button>
+                  </span>
+                ))}
+            </div>
+          )}
           {node.kind !== "database" && (
             <form
               className="row"
               onSubmit={(e) => {
                 e.preventDefault();
-                if (connectTo) onAct({ op: "connect", from: node.id, to: connectTo });
+                if (!connectTo) return;
+                setEdgeTarget(`edge:${node.id}->${connectTo}`);
+                onAct({ op: "connect", from: node.id, to: connectTo });
               }}
             >
               <label htmlFor="connect-select">Call</label>
@@ -181,6 +220,7 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
               </button>
             </form>
           )}
+          {node.kind !== "client" && (
           <div className="row">
             <button type="button" className="small secondary" onClick={() => onAct({ op: "drain", id: node.id, drain: !node.drained })}>
               {node.drained ? "Return to rotation" : "Drain"}
@@ -203,9 +243,11 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
               </button>
             )}
           </div>
+          )}
         </div>
       )}
       <RefusalNote target={target} />
+      {edgeTarget && <RefusalNote target={edgeTarget} />}
       {fields.length > 0 && (
         <details open={canEdit}>
           <summary>Settings</summary>

@@ -5,6 +5,7 @@ import { useState } from "react";
 import type { Action, Architecture } from "../../protocol/generated";
 import type { LevelDetail } from "../../api/http";
 import { RefusalNote } from "./RefusalNote";
+import { EditBlockNote } from "./Inspector";
 import { money } from "../format";
 
 /** A free node id for a component: `web`, then `web-2`, `web-3`, … (engine ids: a-z 0-9 -). */
@@ -22,7 +23,7 @@ export function Palette({ level, arch, canEdit, onAct }: { level: LevelDetail | 
   return (
     <aside className="palette panel" aria-label="Components">
       <h2>Components</h2>
-      {!canEdit && <p className="muted small">Watching only.</p>}
+      {!canEdit && <EditBlockNote />}
       <ul>
         {placeable.map((c) => {
           const first = level.instance_types.find((t) => t.name === c.instance_types[0]);

@@ -17,7 +17,10 @@ interface Props {
 
 export function TopBar({ room, report, level, cost, canStart, onStart, onLeave }: Props) {
   const total = room.total_ticks / room.tick_hz;
-  const elapsed = report ? (report.tick + 1) / room.tick_hz : 0;
+  // Metrics frames are sampled (5 a second), so the last one may stop short of the end.
+  const endTicks = room.worlds.find((w) => w.result)?.result?.ticks;
+  const elapsed =
+    room.phase === "finished" && endTicks !== undefined ? endTicks / room.tick_hz : report ? (report.tick + 1) / room.tick_hz : 0;
   const budget = level?.budget_per_hour;
   const over = budget !== undefined && cost !== undefined && cost > budget + 1e-9;
   return (
