@@ -160,7 +160,7 @@ describe("stampede in a browser", () => {
     assert.equal(await spectator.page.locator('[data-testid="add-load-balancer"]').isDisabled(), true, "palette is disabled");
     await select(spectator.page, "web");
     assert.equal(await spectator.page.locator('[data-testid="scale-button"]').count(), 0, "no scale control");
-    await spectator.page.getByText("only players can change").waitFor({ timeout: T });
+    await spectator.page.getByText("only players can change").first().waitFor({ timeout: T });
     assert.equal(await spectator.page.locator('[data-testid="start"]').count(), 0, "no start button");
     // Delete on a selected node does nothing for a spectator.
     await spectator.page.keyboard.press("Delete");
@@ -169,6 +169,36 @@ describe("stampede in a browser", () => {
     await shot(spectator.page, "08-spectator");
 
     for (const p of [owner, mate, spectator]) assert.deepEqual(p.errors, []);
+  });
+
+  it("the owner of a practice room pauses, speeds up, injects a fault and restarts", async () => {
+    const { page, errors } = await browser();
+    await page.goto(`${server.url}/levels/01-scale-out`);
+    await page.getByRole("button", { name: "Practice" }).click({ timeout: T });
+    await page.waitForSelector('[aria-label="Practice controls"]', { timeout: T });
+    await page.fill("#new-node-id", "lb");
+    await page.locator('[data-testid="add-load-balancer"]').click();
+    await page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
+    await page.locator('[data-testid="start"]').click();
+    const phase = page.locator('[data-testid="phase"]');
+    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"), null, { timeout: T });
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"), null, { timeout: T });
+    await page.getByRole("button", { name: "Resume" }).click();
+    await page.getByRole("button", { name: "4×" }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("4×"), null, { timeout: T });
+    // Pause again before the (now very fast) run ends.
+    await page.getByRole("button", { name: "Pause" }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"), null, { timeout: T });
+    await page.getByRole("button", { name: "Inject" }).click();
+    await page.getByText(/injected fault #0/).waitFor({ timeout: T });
+    await shot(page, "10-practice");
+    // Restart rebuilds the run from the level's start: back to the lobby, the added lb gone.
+    await page.getByRole("button", { name: "Restart" }).click();
+    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("lobby"), null, { timeout: T });
+    await page.waitForSelector('[data-testid="rf__node-lb"]', { state: "detached", timeout: T });
+    assert.match(await phase.textContent(), /lobby/);
+    assert.deepEqual(errors, []);
   });
 
   it("is readable on a phone", async () => {

@@ -8,7 +8,7 @@ import { Briefing } from "./Briefing";
 import { NoticeBar } from "./NoticeBar";
 import { useController, useGame } from "./hooks";
 import { navigate, useRoute } from "./router";
-import { selectRoom } from "../state/selectors";
+import { selectConn, selectNotice, selectRoom } from "../state/selectors";
 
 const RoomScreen = lazy(() => import("./room/RoomScreen"));
 
@@ -59,9 +59,33 @@ export function App() {
               <RoomScreen />
             </Suspense>
           ) : (
-            <p className="loading">Joining…</p>
+            <NotInRoom target={route.name === "room" ? { room: route.id } : { code: route.code }} />
           ))}
       </main>
+    </div>
+  );
+}
+
+/** Shown on a room's address while this client is not in it: joining, or the room was lost. */
+function NotInRoom({ target }: { target: { room: string } | { code: string } }) {
+  const controller = useController();
+  const conn = useGame(selectConn);
+  const notice = useGame(selectNotice);
+  if (!notice && conn.state !== "stopped") return <p className="loading">Joining…</p>;
+  return (
+    <div className="panel loading">
+      <p>You are not in this room{notice ? `: ${notice.text}` : "."}</p>
+      <div className="row" style={{ justifyContent: "center" }}>
+        <button type="button" onClick={() => void controller.joinRoom(target, "player")}>
+          Join again
+        </button>
+        <button type="button" className="secondary" onClick={() => void controller.joinRoom(target, "spectator")}>
+          Watch
+        </button>
+        <button type="button" className="secondary" onClick={() => navigate({ name: "home" })}>
+          Home
+        </button>
+      </div>
     </div>
   );
 }
