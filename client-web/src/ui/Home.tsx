@@ -2,7 +2,8 @@
 // Invariant: joining never happens without a session; the controller creates one on demand.
 import { useState, type FormEvent } from "react";
 import { listLevels, listRooms } from "../api/http";
-import { useController } from "./hooks";
+import { useController, useGame } from "./hooks";
+import { selectMe } from "../state/selectors";
 import { navigate } from "./router";
 import { useFetch } from "./useFetch";
 import { clock, money } from "./format";
@@ -69,6 +70,7 @@ export function Home() {
 
 function NameForm() {
   const controller = useController();
+  const me = useGame(selectMe);
   const [name, setName] = useState(controller.playerName);
   const [saved, setSaved] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -85,7 +87,7 @@ function NameForm() {
   return (
     <form className="row" onSubmit={submit}>
       <label htmlFor="player-name">Your name</label>
-      <input id="player-name" value={name} maxLength={32} onChange={(e) => setName(e.target.value)} placeholder="Ada" />
+      <input id="player-name" value={name} maxLength={32} onChange={(e) => setName(e.target.value)} placeholder={me?.name ?? "Ada"} />
       <button type="submit">Save</button>
       {saved && <span className="muted small">{saved}</span>}
       {error && <span className="error small">{error}</span>}

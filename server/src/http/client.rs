@@ -99,3 +99,72 @@ fn hex(bytes: &[u8]) -> String {
         s
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn get(path: &str) -> Response {
+        fallback(Method::GET, path.parse().expect("uri"), HeaderMap::new()).await
+    }
+
+    fn cache_control(r: &Response) -> Option<&str> {
+        r.headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok())
+    }
+
+    #[tokio::test]
+    async fn api_paths_and_other_methods_are_json_404s() {
+        for path in ["/api", "/api/v1/nope"] {
+            assert_eq!(get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+        let post = fallback(
+            Method::POST,
+            "/rooms/x".parse().expect("uri"),
+            HeaderMap::new(),
+        )
+        .await;
+        assert_eq!(post.status(), StatusCode::NOT_FOUND);
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_a_404_not_the_app() {
+        for path in ["/assets/index-00000000.js", "/nope.png"] {
+            assert_eq!(get(path).await.status(), StatusCode::NOT_FOUND, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn client_routes_get_the_page_uncached() {
+        // The built client's index.html, or the notice when it is not built: HTML either way.
+        let r = get("/rooms/r-123").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(cache_control(&r), Some(NO_CACHE));
+        let ct = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        assert!(ct.is_some_and(|c| c.starts_with("text/html")), "{ct:?}");
+    }
+
+    #[tokio::test]
+    async fn hashed_assets_are_immutable_and_revalidate_by_etag() {
+        let Some(asset) = ClientAssets::iter().find(|p| p.starts_with("assets/")) else {
+            return; // client not built here: nothing embedded to check
+        };
+        let r = get(&format!("/{asset}")).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(cache_control(&r), Some(IMMUTABLE));
+        let etag = r.headers().get(header::ETAG).cloned().expect("etag");
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, etag);
+        let again = fallback(
+            Method::GET,
+            format!("/{asset}").parse().expect("uri"),
+            headers,
+        )
+        .await;
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    }
+}
