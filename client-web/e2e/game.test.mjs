@@ -151,6 +151,17 @@ describe("stampede in a browser", () => {
     await shot(owner.page, "06-team-owner");
     await shot(mate.page, "07-team-mate");
 
+    // A reload keeps the seat: the session is in localStorage and /rooms/{id} joins it again.
+    await mate.page.reload();
+    await mate.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
+    await mate.page.getByText("scaled web to 3").waitFor({ timeout: T });
+    assert.equal(await mate.page.locator('[data-testid="members"] li').count(), 2, "still two members, no duplicate seat");
+
+    // Keyboard: Tab to a node on the canvas and select it with Enter.
+    await mate.page.locator('[data-testid="rf__node-users"]').focus();
+    await mate.page.keyboard.press("Enter");
+    await mate.page.waitForSelector('[aria-label="Inspector: users"]', { timeout: T });
+
     const spectator = await browser();
     await spectator.page.goto(`${server.url}/`);
     await spectator.page.fill("#join-code", code);

@@ -108,7 +108,12 @@ export default function RoomScreen() {
         />
       </div>
       <div className="dashboard">
-        <Charts history={history} node={selectedNode} />
+        <div>
+          {(room.phase === "lobby" || room.phase === "countdown") && (
+            <p className="muted small">Live metrics start with the run. Build in the lobby, then press Start.</p>
+          )}
+          <Charts history={history} node={selectedNode} />
+        </div>
         <div className="side">
           <Objectives level={levelMatches} report={report} />
           <AlertFeed feed={feed.filter((f) => !f.world || f.world === worldKey)} tickHz={room.tick_hz} onPick={(id) => setSelection({ type: "node", id })} />
