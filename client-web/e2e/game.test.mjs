@@ -83,7 +83,11 @@ describe("stampede in a browser", () => {
     await select(page, "web");
     await page.fill('[data-testid="scale-input"]', "9");
     await page.locator('[data-testid="scale-button"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="instances-web"]')?.textContent?.includes("9×"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="instances-web"]')?.textContent?.includes("9×"),
+      null,
+      { timeout: T },
+    );
 
     // A second node named `lb` is refused, with the server's reason next to the palette.
     await page.fill("#new-node-id", "lb");
@@ -103,13 +107,21 @@ describe("stampede in a browser", () => {
     await shot(page, "03-built");
 
     await page.locator('[data-testid="start"]').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"),
+      null,
+      { timeout: T },
+    );
     // Halfway through: live badges and charts.
-    await page.waitForFunction(() => {
-      const t = document.querySelector('[data-testid="timer"] .big')?.textContent ?? "0:00";
-      const [m, s] = t.split(":").map(Number);
-      return m * 60 + s >= 150;
-    }, null, { timeout: 60_000 });
+    await page.waitForFunction(
+      () => {
+        const t = document.querySelector('[data-testid="timer"] .big')?.textContent ?? "0:00";
+        const [m, s] = t.split(":").map(Number);
+        return m * 60 + s >= 150;
+      },
+      null,
+      { timeout: 60_000 },
+    );
     await shot(page, "04-running");
     assert.ok(await page.locator('[data-testid="rf__node-web"] .badge').count(), "web shows live badges");
 
@@ -134,7 +146,9 @@ describe("stampede in a browser", () => {
     await mate.page.fill("#join-code", code);
     await mate.page.getByRole("button", { name: "Join", exact: true }).first().click();
     await mate.page.waitForSelector('[data-testid="rf__node-web"]', { timeout: T });
-    await owner.page.waitForFunction(() => document.querySelectorAll('[data-testid="members"] li').length === 2, null, { timeout: T });
+    await owner.page.waitForFunction(() => document.querySelectorAll('[data-testid="members"] li').length === 2, null, {
+      timeout: T,
+    });
 
     // The owner's change shows up in the teammate's browser.
     await owner.page.fill("#new-node-id", "lb");
@@ -144,7 +158,11 @@ describe("stampede in a browser", () => {
     await select(mate.page, "web");
     await mate.page.fill('[data-testid="scale-input"]', "3");
     await mate.page.locator('[data-testid="scale-button"]').click();
-    await owner.page.waitForFunction(() => document.querySelector('[data-testid="instances-web"]')?.textContent?.includes("3×"), null, { timeout: T });
+    await owner.page.waitForFunction(
+      () => document.querySelector('[data-testid="instances-web"]')?.textContent?.includes("3×"),
+      null,
+      { timeout: T },
+    );
     await mate.page.fill("#chat-input", "scaled web to 3");
     await mate.page.press("#chat-input", "Enter");
     await owner.page.getByText("scaled web to 3").waitFor({ timeout: T });
@@ -155,7 +173,11 @@ describe("stampede in a browser", () => {
     await mate.page.reload();
     await mate.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
     await mate.page.getByText("scaled web to 3").waitFor({ timeout: T });
-    assert.equal(await mate.page.locator('[data-testid="members"] li').count(), 2, "still two members, no duplicate seat");
+    assert.equal(
+      await mate.page.locator('[data-testid="members"] li').count(),
+      2,
+      "still two members, no duplicate seat",
+    );
 
     // Keyboard: Tab to a node on the canvas and select it with Enter.
     await mate.page.locator('[data-testid="rf__node-users"]').focus();
@@ -168,7 +190,11 @@ describe("stampede in a browser", () => {
     await spectator.page.selectOption("#join-role", "spectator");
     await spectator.page.getByRole("button", { name: "Join", exact: true }).first().click();
     await spectator.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
-    assert.equal(await spectator.page.locator('[data-testid="add-load-balancer"]').isDisabled(), true, "palette is disabled");
+    assert.equal(
+      await spectator.page.locator('[data-testid="add-load-balancer"]').isDisabled(),
+      true,
+      "palette is disabled",
+    );
     await select(spectator.page, "web");
     assert.equal(await spectator.page.locator('[data-testid="scale-button"]').count(), 0, "no scale control");
     await spectator.page.getByText("only players can change").first().waitFor({ timeout: T });
@@ -192,21 +218,41 @@ describe("stampede in a browser", () => {
     await page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
     await page.locator('[data-testid="start"]').click();
     const phase = page.locator('[data-testid="phase"]');
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"),
+      null,
+      { timeout: T },
+    );
     await page.getByRole("button", { name: "Pause" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"),
+      null,
+      { timeout: T },
+    );
     await page.getByRole("button", { name: "Resume" }).click();
     await page.getByRole("button", { name: "4×" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("4×"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.includes("4×"),
+      null,
+      { timeout: T },
+    );
     // Pause again before the (now very fast) run ends.
     await page.getByRole("button", { name: "Pause" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.includes("paused"),
+      null,
+      { timeout: T },
+    );
     await page.getByRole("button", { name: "Inject" }).click();
     await page.getByText(/injected fault #0/).waitFor({ timeout: T });
     await shot(page, "10-practice");
     // Restart rebuilds the run from the level's start: back to the lobby, the added lb gone.
     await page.getByRole("button", { name: "Restart" }).click();
-    await page.waitForFunction(() => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("lobby"), null, { timeout: T });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("lobby"),
+      null,
+      { timeout: T },
+    );
     await page.waitForSelector('[data-testid="rf__node-lb"]', { state: "detached", timeout: T });
     assert.match(await phase.textContent(), /lobby/);
     assert.deepEqual(errors, []);

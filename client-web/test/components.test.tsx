@@ -56,7 +56,14 @@ describe("Results", () => {
 
   it("says why a run failed", () => {
     const failed = serverFixture("server_attempt_finished", "attempt_finished").result;
-    render(<Results result={{ ...failed, passed: false, stars: 0, failure: "outage: error rate above 50% for 15s" }} onRetry={() => {}} onClose={() => {}} onHome={() => {}} />);
+    render(
+      <Results
+        result={{ ...failed, passed: false, stars: 0, failure: "outage: error rate above 50% for 15s" }}
+        onRetry={() => {}}
+        onClose={() => {}}
+        onHome={() => {}}
+      />,
+    );
     expect(screen.getByText("Not this time")).toBeTruthy();
     expect(screen.getByText(/outage/)).toBeTruthy();
   });
@@ -66,7 +73,15 @@ describe("Inspector", () => {
   it("gives a player the node's controls and sends actions", () => {
     const onAct = vi.fn();
     withController(
-      <Inspector arch={arch} selection={{ type: "node", id: "app" }} report={undefined} level={level} canEdit onAct={onAct} onSelect={() => {}} />,
+      <Inspector
+        arch={arch}
+        selection={{ type: "node", id: "app" }}
+        report={undefined}
+        level={level}
+        canEdit
+        onAct={onAct}
+        onSelect={() => {}}
+      />,
     );
     fireEvent.change(screen.getByTestId("scale-input"), { target: { value: "4" } });
     fireEvent.click(screen.getByTestId("scale-button"));
@@ -78,7 +93,15 @@ describe("Inspector", () => {
   it("shows a spectator the numbers but no controls", () => {
     const m = serverFixture("server_metrics", "metrics");
     withController(
-      <Inspector arch={arch} selection={{ type: "node", id: "app" }} report={m.report} level={level} canEdit={false} onAct={() => {}} onSelect={() => {}} />,
+      <Inspector
+        arch={arch}
+        selection={{ type: "node", id: "app" }}
+        report={m.report}
+        level={level}
+        canEdit={false}
+        onAct={() => {}}
+        onSelect={() => {}}
+      />,
     );
     expect(screen.queryByTestId("scale-button")).toBeNull();
     expect(screen.queryByText("Remove")).toBeNull();
@@ -89,7 +112,15 @@ describe("Inspector", () => {
   it("applies only the edge settings that changed", () => {
     const onAct = vi.fn();
     withController(
-      <Inspector arch={arch} selection={{ type: "edge", from: "app", to: "db" }} report={undefined} level={level} canEdit onAct={onAct} onSelect={() => {}} />,
+      <Inspector
+        arch={arch}
+        selection={{ type: "edge", from: "app", to: "db" }}
+        report={undefined}
+        level={level}
+        canEdit
+        onAct={onAct}
+        onSelect={() => {}}
+      />,
     );
     fireEvent.change(screen.getByLabelText(/Retries/), { target: { value: "2" } });
     fireEvent.click(screen.getAllByText("Apply")[0]!);
@@ -100,7 +131,11 @@ describe("Inspector", () => {
 describe("RefusalNote", () => {
   it("shows the server's reason next to the control, and dismisses it", () => {
     const c = new GameController({ wsUrl: "ws://127.0.0.1:9/ws" });
-    c.game.refuse("node:app", { code: "bad_instances", message: "`app` runs between 1 and 16 instances, not 99", at: 1 });
+    c.game.refuse("node:app", {
+      code: "bad_instances",
+      message: "`app` runs between 1 and 16 instances, not 99",
+      at: 1,
+    });
     withController(<RefusalNote target="node:app" />, c);
     expect(screen.getByRole("alert").textContent).toContain("runs between 1 and 16");
     fireEvent.click(screen.getByLabelText("Dismiss"));

@@ -170,7 +170,9 @@ describe("SocketAdapter", () => {
     statuses = [];
     const s2 = await handshake();
     s2.close(4005, "version");
-    await vi.waitFor(() => expect(statuses.at(-1)).toMatchObject({ state: "stopped", action: "reload" }), { interval: 5 });
+    await vi.waitFor(() => expect(statuses.at(-1)).toMatchObject({ state: "stopped", action: "reload" }), {
+      interval: 5,
+    });
   });
 
   it("reports a lost room on 4010 and reconnects without resuming", async () => {

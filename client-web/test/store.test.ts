@@ -13,7 +13,11 @@ function withSnapshot(): GameStore {
   return g;
 }
 
-const event = (seq: number, e: Extract<ServerMsg, { type: "event" }>["event"]): ServerMsg => ({ type: "event", seq, event: e });
+const event = (seq: number, e: Extract<ServerMsg, { type: "event" }>["event"]): ServerMsg => ({
+  type: "event",
+  seq,
+  event: e,
+});
 
 describe("GameStore", () => {
   it("ignores events before the first snapshot", () => {
@@ -47,12 +51,28 @@ describe("GameStore", () => {
     const fx = serverFixture("server_event_architecture_changed", "event");
     g.receive({ ...fx, seq: 2 });
     expect(selectMyWorld(g.state)?.architecture.nodes.find((n) => n.id === "app")?.instances).toBe(6);
-    g.receive(event(3, { kind: "architecture_changed", player: "p", tick: 5, action: { op: "add_node", id: "lb", component: "load-balancer" } }));
-    g.receive(event(4, { kind: "architecture_changed", player: "p", tick: 5, action: { op: "connect", from: "lb", to: "app" } }));
+    g.receive(
+      event(3, {
+        kind: "architecture_changed",
+        player: "p",
+        tick: 5,
+        action: { op: "add_node", id: "lb", component: "load-balancer" },
+      }),
+    );
+    g.receive(
+      event(4, {
+        kind: "architecture_changed",
+        player: "p",
+        tick: 5,
+        action: { op: "connect", from: "lb", to: "app" },
+      }),
+    );
     const arch = selectMyWorld(g.state)?.architecture;
     expect(arch?.nodes.map((n) => n.id)).toEqual(["users", "app", "db", "lb"]);
     expect(arch?.edges.some((e) => e.from === "lb" && e.to === "app")).toBe(true);
-    g.receive(event(5, { kind: "architecture_changed", player: "p", tick: 6, action: { op: "remove_node", id: "lb" } }));
+    g.receive(
+      event(5, { kind: "architecture_changed", player: "p", tick: 6, action: { op: "remove_node", id: "lb" } }),
+    );
     expect(selectMyWorld(g.state)?.architecture.edges.some((e) => e.from === "lb")).toBe(false);
   });
 

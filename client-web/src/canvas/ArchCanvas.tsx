@@ -78,7 +78,9 @@ export function ArchCanvas({ arch, report, firing, canEdit, selection, onSelect,
       deletable: canEdit,
       markerEnd: { type: MarkerType.ArrowClosed },
       className: failing ? "edge-failing" : m?.breaker === "open" ? "edge-open" : "",
-      ...(m ? { label: `${rps(m.attempts_rps)}${m.breaker !== "none" && m.breaker !== "closed" ? ` · ${m.breaker}` : ""}` } : {}),
+      ...(m
+        ? { label: `${rps(m.attempts_rps)}${m.breaker !== "none" && m.breaker !== "closed" ? ` · ${m.breaker}` : ""}` }
+        : {}),
       ariaLabel: `${e.from} calls ${e.to}`,
     };
   });

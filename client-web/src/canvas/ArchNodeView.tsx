@@ -38,8 +38,13 @@ function ArchNodeViewImpl({ data, selected }: NodeProps<ArchFlowNode>) {
     >
       {node.kind !== "client" && <Handle type="target" position={Position.Left} />}
       <div className="arch-node-title">
-        <span className={`kind kind-${node.kind}`}>{KIND_LABEL[node.kind] ?? node.kind}</span> <strong>{node.id}</strong>
-        {node.fixed && <span className="tag" title="part of the level">fixed</span>}
+        <span className={`kind kind-${node.kind}`}>{KIND_LABEL[node.kind] ?? node.kind}</span>{" "}
+        <strong>{node.id}</strong>
+        {node.fixed && (
+          <span className="tag" title="part of the level">
+            fixed
+          </span>
+        )}
       </div>
       <div className="arch-node-sub">
         {node.component}

@@ -34,7 +34,15 @@ export function Charts({ history, node }: { history: MetricsHistory; node: strin
       <TimeChart title="Error rate" history={history} series={ERRORS} unit="%" />
       <TimeChart title="Latency" history={history} series={LATENCY} unit="ms" />
       <TimeChart title="Cost" history={history} series={COST} unit="$/h" />
-      {node && nodeSeries && <TimeChart key={node} title={`${node}: utilization and errors`} history={history} series={nodeSeries} unit="%" />}
+      {node && nodeSeries && (
+        <TimeChart
+          key={node}
+          title={`${node}: utilization and errors`}
+          history={history}
+          series={nodeSeries}
+          unit="%"
+        />
+      )}
     </section>
   );
 }

@@ -38,9 +38,17 @@ export function TimeChart({ title, history, series, unit, height = 140, testId }
       scales: { x: { time: false } },
       axes: [
         { stroke: "#667", grid: { stroke: "#eee" }, values: (_u, ticks) => ticks.map((t) => `${Math.round(t)}s`) },
-        { stroke: "#667", grid: { stroke: "#eee" }, size: 50, values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`) },
+        {
+          stroke: "#667",
+          grid: { stroke: "#eee" },
+          size: 50,
+          values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`),
+        },
       ],
-      series: [{ label: "t" }, ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } }))],
+      series: [
+        { label: "t" },
+        ...series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, points: { show: false } })),
+      ],
     };
     const empty: uPlot.AlignedData = [[], ...series.map(() => [])];
     const plot = new uPlot(opts, empty, el);
@@ -65,7 +73,10 @@ export function TimeChart({ title, history, series, unit, height = 140, testId }
       plot.setData(data as uPlot.AlignedData);
     };
     frame = requestAnimationFrame(draw);
-    const ro = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
+    const ro =
+      typeof ResizeObserver === "undefined"
+        ? null
+        : new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro?.observe(el);
     return () => {
       cancelAnimationFrame(frame);

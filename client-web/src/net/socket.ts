@@ -73,8 +73,7 @@ export class SocketAdapter {
 
   constructor(private readonly opts: SocketOptions) {
     this.backoff = opts.backoff ?? new Backoff();
-    this.createSocket =
-      opts.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
+    this.createSocket = opts.createSocket ?? ((url) => new WebSocket(url) as unknown as WebSocketLike);
   }
 
   get connStatus(): ConnStatus {

@@ -140,7 +140,12 @@ export class GameController {
     const reqId = Math.max(this.lastReqId + 1, Date.now());
     const target = actionTarget(action);
     if (!this.socket.isOpen) {
-      this.game.refuse(target, { code: "offline", message: "not connected: try again once reconnected", at: Date.now(), action });
+      this.game.refuse(target, {
+        code: "offline",
+        message: "not connected: try again once reconnected",
+        at: Date.now(),
+        action,
+      });
       return null;
     }
     this.lastReqId = reqId;

@@ -31,10 +31,7 @@ export class MetricsHistory {
 
   constructor(readonly capacity = 1800) {
     this.t = new Ring(capacity);
-    this.system = Object.fromEntries(SYSTEM_SERIES.map((k) => [k, new Ring(capacity)])) as Record<
-      SystemSeries,
-      Ring
-    >;
+    this.system = Object.fromEntries(SYSTEM_SERIES.map((k) => [k, new Ring(capacity)])) as Record<SystemSeries, Ring>;
   }
 
   push(report: TickReport): void {
@@ -51,10 +48,7 @@ export class MetricsHistory {
       if (!entry) {
         entry = {
           since: this.t.length - 1,
-          series: Object.fromEntries(NODE_SERIES.map((k) => [k, new Ring(this.capacity)])) as Record<
-            NodeSeries,
-            Ring
-          >,
+          series: Object.fromEntries(NODE_SERIES.map((k) => [k, new Ring(this.capacity)])) as Record<NodeSeries, Ring>,
         };
         // Pad with NaN (a gap in the chart) so the node's series line up with `t`.
         for (let i = 0; i < this.t.length - 1; i++) for (const k of NODE_SERIES) entry.series[k].push(NaN);

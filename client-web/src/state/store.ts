@@ -215,7 +215,10 @@ export class GameStore {
           const target = p?.target ?? "room";
           this.set({
             pending,
-            refusals: { ...s.refusals, [target]: { code: msg.code, message: msg.message, at: Date.now(), ...(p ? { action: p.action } : {}) } },
+            refusals: {
+              ...s.refusals,
+              [target]: { code: msg.code, message: msg.message, at: Date.now(), ...(p ? { action: p.action } : {}) },
+            },
           });
         } else {
           this.set({ notice: { kind: "error", text: msg.message } });
@@ -245,7 +248,11 @@ export class GameStore {
         delete latest[key];
         this.history(key).clear();
       }
-      if (w.result) results[key] = { ...(s.results[key]?.attemptId ? { attemptId: s.results[key]?.attemptId } : {}), result: w.result };
+      if (w.result)
+        results[key] = {
+          ...(s.results[key]?.attemptId ? { attemptId: s.results[key]?.attemptId } : {}),
+          result: w.result,
+        };
     }
     this.set({ room, lastSeq: room.last_seq, latest, results, notice: null });
   }
@@ -262,7 +269,10 @@ export class GameStore {
     };
     const mapWorld = (world: string | undefined, f: (w: WorldView) => WorldView) => {
       const key = worldKey(world);
-      next = { ...next, worlds: next.worlds.map((w) => (keyOf(w) === key || (!world && next.worlds.length === 1) ? f(w) : w)) };
+      next = {
+        ...next,
+        worlds: next.worlds.map((w) => (keyOf(w) === key || (!world && next.worlds.length === 1) ? f(w) : w)),
+      };
     };
     switch (ev.kind) {
       case "member_joined": {

@@ -20,7 +20,8 @@ export function App() {
 
   // A snapshot of a room (created, joined or resumed) takes the player there.
   useEffect(() => {
-    if (roomId && !(route.name === "room" && route.id === roomId)) navigate({ name: "room", id: roomId }, route.name === "join");
+    if (roomId && !(route.name === "room" && route.id === roomId))
+      navigate({ name: "room", id: roomId }, route.name === "join");
   }, [roomId]); // eslint-disable-line react-hooks/exhaustive-deps -- only when the room changes
 
   // Opening /rooms/{id} or /join/{code} directly (a reload, a shared link): (re)join it.

@@ -87,7 +87,13 @@ function NameForm() {
   return (
     <form className="row" onSubmit={submit}>
       <label htmlFor="player-name">Your name</label>
-      <input id="player-name" value={name} maxLength={32} onChange={(e) => setName(e.target.value)} placeholder={me?.name ?? "Ada"} />
+      <input
+        id="player-name"
+        value={name}
+        maxLength={32}
+        onChange={(e) => setName(e.target.value)}
+        placeholder={me?.name ?? "Ada"}
+      />
       <button type="submit">Save</button>
       {saved && <span className="muted small">{saved}</span>}
       {error && <span className="error small">{error}</span>}
@@ -104,7 +110,9 @@ function JoinForm() {
     e.preventDefault();
     const c = code.trim().toUpperCase();
     if (!c) return;
-    controller.joinRoom({ code: c }, role).catch((err: unknown) => setError(String(err instanceof Error ? err.message : err)));
+    controller
+      .joinRoom({ code: c }, role)
+      .catch((err: unknown) => setError(String(err instanceof Error ? err.message : err)));
   };
   return (
     <form className="row" onSubmit={submit} aria-label="Join by code">

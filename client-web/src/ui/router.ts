@@ -4,10 +4,7 @@
 import { useSyncExternalStore } from "react";
 
 export type Route =
-  | { name: "home" }
-  | { name: "level"; id: string }
-  | { name: "room"; id: string }
-  | { name: "join"; code: string };
+  { name: "home" } | { name: "level"; id: string } | { name: "room"; id: string } | { name: "join"; code: string };
 
 export function parseRoute(path: string): Route {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);

@@ -16,7 +16,10 @@ export function useFetch<T>(load: () => Promise<T>, deps: unknown[], pollMs?: nu
       const mine = ++gen;
       load().then(
         (data) => live && mine === gen && setState({ data, error: null }),
-        (e: unknown) => live && mine === gen && setState((s) => ({ data: s.data, error: String(e instanceof Error ? e.message : e) })),
+        (e: unknown) =>
+          live &&
+          mine === gen &&
+          setState((s) => ({ data: s.data, error: String(e instanceof Error ? e.message : e) })),
       );
     };
     run();

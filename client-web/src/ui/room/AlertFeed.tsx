@@ -2,7 +2,15 @@
 // Invariant: the feed is display only; it never changes the architecture.
 import type { FeedItem } from "../../state/store";
 
-export function AlertFeed({ feed, tickHz, onPick }: { feed: FeedItem[]; tickHz: number; onPick: (node: string) => void }) {
+export function AlertFeed({
+  feed,
+  tickHz,
+  onPick,
+}: {
+  feed: FeedItem[];
+  tickHz: number;
+  onPick: (node: string) => void;
+}) {
   return (
     <section className="feed panel" aria-label="Alerts and events">
       <h2>Alerts</h2>

@@ -26,7 +26,15 @@ interface Props {
   testId?: string;
 }
 
-export function ConfigForm({ fields, value, disabled, submitLabel = "Apply", sendAll = false, onApply, testId }: Props) {
+export function ConfigForm({
+  fields,
+  value,
+  disabled,
+  submitLabel = "Apply",
+  sendAll = false,
+  onApply,
+  testId,
+}: Props) {
   const [draft, setDraft] = useState<Draft>(() => toDraft(fields, value));
   const [error, setError] = useState<string | null>(null);
   const uid = useId();

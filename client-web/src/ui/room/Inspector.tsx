@@ -2,7 +2,15 @@
 // it (scale, resize, drain, fail over, connect, remove, settings). Invariant: each control sends
 // one action through `onAct`, and its refusal appears right below it (RefusalNote by target).
 import { useState } from "react";
-import type { Action, ArchEdge, ArchNode, Architecture, EdgeConfig, NodeConfig, TickReport } from "../../protocol/generated";
+import type {
+  Action,
+  ArchEdge,
+  ArchNode,
+  Architecture,
+  EdgeConfig,
+  NodeConfig,
+  TickReport,
+} from "../../protocol/generated";
 import type { LevelDetail } from "../../api/http";
 import type { Selection } from "../../canvas/ArchCanvas";
 import { ConfigForm } from "./ConfigForm";
@@ -69,7 +77,10 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
   return (
     <aside className="inspector panel" aria-label={`Inspector: ${node.id}`} data-testid="inspector">
       <h2>
-        {node.id} <span className="muted small">{node.component} · {node.kind.replaceAll("_", " ")}</span>
+        {node.id}{" "}
+        <span className="muted small">
+          {node.component} · {node.kind.replaceAll("_", " ")}
+        </span>
       </h2>
       <dl className="stats">
         <dt>State</dt>
@@ -124,28 +135,28 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
       {canEdit && (
         <div className="controls">
           {node.kind !== "client" && (
-          <form
-            className="row"
-            onSubmit={(e) => {
-              e.preventDefault();
-              onAct({ op: "scale", id: node.id, instances: Number(instances) });
-            }}
-          >
-            <label htmlFor="scale-input">Instances</label>
-            <input
-              id="scale-input"
-              type="number"
-              min={1}
-              max={maxInstances}
-              step={1}
-              value={instances}
-              onChange={(e) => setInstances(e.target.value)}
-              data-testid="scale-input"
-            />
-            <button type="submit" className="small" data-testid="scale-button">
-              Scale
-            </button>
-          </form>
+            <form
+              className="row"
+              onSubmit={(e) => {
+                e.preventDefault();
+                onAct({ op: "scale", id: node.id, instances: Number(instances) });
+              }}
+            >
+              <label htmlFor="scale-input">Instances</label>
+              <input
+                id="scale-input"
+                type="number"
+                min={1}
+                max={maxInstances}
+                step={1}
+                value={instances}
+                onChange={(e) => setInstances(e.target.value)}
+                data-testid="scale-input"
+              />
+              <button type="submit" className="small" data-testid="scale-button">
+                Scale
+              </button>
+            </form>
           )}
           {node.kind !== "client" && comp && comp.instance_types.length > 1 && (
             <form
@@ -207,7 +218,12 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
               }}
             >
               <label htmlFor="connect-select">Call</label>
-              <select id="connect-select" value={connectTo} onChange={(e) => setConnectTo(e.target.value)} data-testid="connect-select">
+              <select
+                id="connect-select"
+                value={connectTo}
+                onChange={(e) => setConnectTo(e.target.value)}
+                data-testid="connect-select"
+              >
                 <option value="">choose a node…</option>
                 {targets.map((n) => (
                   <option key={n.id} value={n.id}>
@@ -221,28 +237,36 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
             </form>
           )}
           {node.kind !== "client" && (
-          <div className="row">
-            <button type="button" className="small secondary" onClick={() => onAct({ op: "drain", id: node.id, drain: !node.drained })}>
-              {node.drained ? "Return to rotation" : "Drain"}
-            </button>
-            {node.kind === "database" && (
-              <button type="button" className="small secondary" onClick={() => onAct({ op: "fail_over", id: node.id })}>
-                Fail over now
-              </button>
-            )}
-            {!node.fixed && (
+            <div className="row">
               <button
                 type="button"
-                className="small danger"
-                onClick={() => {
-                  onAct({ op: "remove_node", id: node.id });
-                  onSelect(null);
-                }}
+                className="small secondary"
+                onClick={() => onAct({ op: "drain", id: node.id, drain: !node.drained })}
               >
-                Remove
+                {node.drained ? "Return to rotation" : "Drain"}
               </button>
-            )}
-          </div>
+              {node.kind === "database" && (
+                <button
+                  type="button"
+                  className="small secondary"
+                  onClick={() => onAct({ op: "fail_over", id: node.id })}
+                >
+                  Fail over now
+                </button>
+              )}
+              {!node.fixed && (
+                <button
+                  type="button"
+                  className="small danger"
+                  onClick={() => {
+                    onAct({ op: "remove_node", id: node.id });
+                    onSelect(null);
+                  }}
+                >
+                  Remove
+                </button>
+              )}
+            </div>
           )}
         </div>
       )}
@@ -265,11 +289,22 @@ function NodeInspector({ node, arch, report, level, canEdit, onAct, onSelect }: 
           <summary>Autoscaling {node.config.autoscale ? "(on)" : "(off)"}</summary>
           <ConfigForm
             fields={AUTOSCALE_FIELDS}
-            value={(node.config.autoscale ?? { min: 1, max: maxInstances, target_utilization: 0.6 }) as Record<string, unknown>}
+            value={
+              (node.config.autoscale ?? { min: 1, max: maxInstances, target_utilization: 0.6 }) as Record<
+                string,
+                unknown
+              >
+            }
             disabled={!canEdit}
             sendAll
             submitLabel={node.config.autoscale ? "Update autoscaling" : "Turn on autoscaling"}
-            onApply={(a) => onAct({ op: "configure_node", id: node.id, config: { autoscale: a as unknown as NodeConfig["autoscale"] } as NodeConfig })}
+            onApply={(a) =>
+              onAct({
+                op: "configure_node",
+                id: node.id,
+                config: { autoscale: a as unknown as NodeConfig["autoscale"] } as NodeConfig,
+              })
+            }
           />
         </details>
       )}
@@ -325,7 +360,12 @@ function EdgeInspector({ edge, report, level, canEdit, onAct, onSelect }: Props 
         <summary>Circuit breaker {edge.config.breaker ? "(on)" : "(off)"}</summary>
         <ConfigForm
           fields={BREAKER_FIELDS}
-          value={(edge.config.breaker ?? { failure_rate: 0.5, window_s: 10, min_calls: 20, open_s: 5 }) as Record<string, unknown>}
+          value={
+            (edge.config.breaker ?? { failure_rate: 0.5, window_s: 10, min_calls: 20, open_s: 5 }) as Record<
+              string,
+              unknown
+            >
+          }
           disabled={!canEdit}
           sendAll
           submitLabel={edge.config.breaker ? "Update breaker" : "Add breaker"}
@@ -348,7 +388,12 @@ function EdgeInspector({ edge, report, level, canEdit, onAct, onSelect }: Props 
             ))}
           </fieldset>
           {canEdit && (
-            <button type="button" className="small" disabled={picked.length === 0} onClick={() => act({ classes: picked })}>
+            <button
+              type="button"
+              className="small"
+              disabled={picked.length === 0}
+              onClick={() => act({ classes: picked })}
+            >
               Carry these classes
             </button>
           )}

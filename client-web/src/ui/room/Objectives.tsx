@@ -10,9 +10,14 @@ export function Objectives({ level, report }: { level: LevelDetail | null; repor
   const s = report?.system;
   const availability = s && s.offered > 0 ? s.goodput / s.offered : undefined;
   const rows: { label: string; now: string; ok: boolean | undefined }[] = [];
-  if (o.p99_ms !== undefined) rows.push({ label: `p99 ≤ ${o.p99_ms} ms`, now: ms(s?.p99_ms), ok: s ? s.p99_ms <= o.p99_ms : undefined });
+  if (o.p99_ms !== undefined)
+    rows.push({ label: `p99 ≤ ${o.p99_ms} ms`, now: ms(s?.p99_ms), ok: s ? s.p99_ms <= o.p99_ms : undefined });
   if (o.error_rate !== undefined)
-    rows.push({ label: `errors ≤ ${pct(o.error_rate, 1)}`, now: pct(s?.error_rate, 2), ok: s ? s.error_rate <= o.error_rate : undefined });
+    rows.push({
+      label: `errors ≤ ${pct(o.error_rate, 1)}`,
+      now: pct(s?.error_rate, 2),
+      ok: s ? s.error_rate <= o.error_rate : undefined,
+    });
   if (o.min_availability !== undefined)
     rows.push({
       label: `availability ≥ ${pct(o.min_availability, 1)}`,
@@ -25,11 +30,14 @@ export function Objectives({ level, report }: { level: LevelDetail | null; repor
       <ul>
         {rows.map((r) => (
           <li key={r.label} className={r.ok === undefined ? "" : r.ok ? "ok" : "bad"}>
-            <span aria-hidden="true">{r.ok === undefined ? "○" : r.ok ? "✓" : "✗"}</span> {r.label} <span className="muted">now {r.now}</span>
+            <span aria-hidden="true">{r.ok === undefined ? "○" : r.ok ? "✓" : "✗"}</span> {r.label}{" "}
+            <span className="muted">now {r.now}</span>
           </li>
         ))}
       </ul>
-      {o.min_compliance !== undefined && <p className="muted small">Meet p99 and errors together for ≥ {pct(o.min_compliance)} of the run.</p>}
+      {o.min_compliance !== undefined && (
+        <p className="muted small">Meet p99 and errors together for ≥ {pct(o.min_compliance)} of the run.</p>
+      )}
     </section>
   );
 }

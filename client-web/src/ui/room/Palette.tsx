@@ -10,13 +10,28 @@ import { money } from "../format";
 
 /** A free node id for a component: `web`, then `web-2`, `web-3`, … (engine ids: a-z 0-9 -). */
 export function freeId(component: string, arch: Architecture): string {
-  const base = component.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 36) || "node";
+  const base =
+    component
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .slice(0, 36) || "node";
   const taken = new Set(arch.nodes.map((n) => n.id));
   if (!taken.has(base)) return base;
   for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`)) return `${base}-${i}`;
 }
 
-export function Palette({ level, arch, canEdit, onAct }: { level: LevelDetail | null; arch: Architecture; canEdit: boolean; onAct: (a: Action) => void }) {
+export function Palette({
+  level,
+  arch,
+  canEdit,
+  onAct,
+}: {
+  level: LevelDetail | null;
+  arch: Architecture;
+  canEdit: boolean;
+  onAct: (a: Action) => void;
+}) {
   const [customId, setCustomId] = useState("");
   if (!level) return <aside className="palette panel">Loading components…</aside>;
   const placeable = level.components.filter((c) => c.placeable !== false && c.kind !== "client");
@@ -57,7 +72,14 @@ export function Palette({ level, arch, canEdit, onAct }: { level: LevelDetail | 
           <label htmlFor="new-node-id" className="small">
             Id for the next node (optional)
           </label>
-          <input id="new-node-id" value={customId} maxLength={40} pattern="[a-z0-9-]+" placeholder="auto" onChange={(e) => setCustomId(e.target.value.toLowerCase())} />
+          <input
+            id="new-node-id"
+            value={customId}
+            maxLength={40}
+            pattern="[a-z0-9-]+"
+            placeholder="auto"
+            onChange={(e) => setCustomId(e.target.value.toLowerCase())}
+          />
         </div>
       )}
       <RefusalNote target="palette" />

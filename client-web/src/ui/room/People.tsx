@@ -22,7 +22,10 @@ export function People({ members, chat, me }: { members: Member[]; chat: ChatLin
       <ul className="members" data-testid="members">
         {members.map((m) => (
           <li key={m.player} className={m.connected ? "" : "muted"}>
-            <span className={`dot ${m.connected ? "on" : "off"}`} aria-label={m.connected ? "connected" : "disconnected"} />
+            <span
+              className={`dot ${m.connected ? "on" : "off"}`}
+              aria-label={m.connected ? "connected" : "disconnected"}
+            />
             {m.name}
             {m.player === me ? " (you)" : ""} <span className="tag">{m.role}</span>
           </li>
@@ -39,7 +42,13 @@ export function People({ members, chat, me }: { members: Member[]; chat: ChatLin
         <label htmlFor="chat-input" className="sr-only">
           Message
         </label>
-        <input id="chat-input" value={text} maxLength={MAX_CHAT_CHARS} placeholder="Say something" onChange={(e) => setText(e.target.value)} />
+        <input
+          id="chat-input"
+          value={text}
+          maxLength={MAX_CHAT_CHARS}
+          placeholder="Say something"
+          onChange={(e) => setText(e.target.value)}
+        />
         <button type="submit" className="small">
           Send
         </button>

@@ -11,7 +11,11 @@ export function PracticeBar({ room }: { room: RoomSnapshot }) {
     <section className="practice panel" aria-label="Practice controls">
       <h2>Practice</h2>
       <div className="row">
-        <button type="button" className="small" onClick={() => controller.practice({ op: room.paused ? "unpause" : "pause" })}>
+        <button
+          type="button"
+          className="small"
+          onClick={() => controller.practice({ op: room.paused ? "unpause" : "pause" })}
+        >
           {room.paused ? "Resume" : "Pause"}
         </button>
         {[1, 2, 4].map((f) => (
@@ -39,7 +43,11 @@ export function PracticeBar({ room }: { room: RoomSnapshot }) {
               </option>
             ))}
           </select>
-          <button type="button" className="small" onClick={() => controller.practice({ op: "inject_fault", index: fault })}>
+          <button
+            type="button"
+            className="small"
+            onClick={() => controller.practice({ op: "inject_fault", index: fault })}
+          >
             Inject
           </button>
         </div>

@@ -15,7 +15,12 @@ export function RefusalNote({ target }: { target: string }) {
       {refusal && (
         <div className="refusal" role="alert" data-testid={`refusal-${target}`}>
           <strong>Refused ({refusal.code.replaceAll("_", " ")}):</strong> {refusal.message}
-          <button type="button" className="link" aria-label="Dismiss" onClick={() => controller.game.dismissRefusal(target)}>
+          <button
+            type="button"
+            className="link"
+            aria-label="Dismiss"
+            onClick={() => controller.game.dismissRefusal(target)}
+          >
             ✕
           </button>
         </div>

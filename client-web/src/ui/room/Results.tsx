@@ -4,7 +4,17 @@
 import type { RunResult } from "../../protocol/generated";
 import { money, ms, pct, stars } from "../format";
 
-export function Results({ result, onRetry, onClose, onHome }: { result: RunResult; onRetry: () => void; onClose: () => void; onHome: () => void }) {
+export function Results({
+  result,
+  onRetry,
+  onClose,
+  onHome,
+}: {
+  result: RunResult;
+  onRetry: () => void;
+  onClose: () => void;
+  onHome: () => void;
+}) {
   return (
     <div className="results-backdrop" role="dialog" aria-modal="true" aria-labelledby="results-h">
       <div className="results panel" data-testid="results">
@@ -41,8 +51,8 @@ export function Results({ result, onRetry, onClose, onHome }: { result: RunResul
           </tbody>
         </table>
         <p className="muted small">
-          availability {pct(result.availability, 2)} · worst p99 {ms(result.worst_p99_ms)} · average cost {money(result.avg_cost_per_hour)}/h ·{" "}
-          {result.survived ? "survived the whole run" : "ended early"}
+          availability {pct(result.availability, 2)} · worst p99 {ms(result.worst_p99_ms)} · average cost{" "}
+          {money(result.avg_cost_per_hour)}/h · {result.survived ? "survived the whole run" : "ended early"}
         </p>
         <div className="row">
           <button type="button" onClick={onRetry} autoFocus>

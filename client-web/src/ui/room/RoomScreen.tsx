@@ -116,7 +116,11 @@ export default function RoomScreen() {
         </div>
         <div className="side">
           <Objectives level={levelMatches} report={report} />
-          <AlertFeed feed={feed.filter((f) => !f.world || f.world === worldKey)} tickHz={room.tick_hz} onPick={(id) => setSelection({ type: "node", id })} />
+          <AlertFeed
+            feed={feed.filter((f) => !f.world || f.world === worldKey)}
+            tickHz={room.tick_hz}
+            onPick={(id) => setSelection({ type: "node", id })}
+          />
           {room.mode === "race" && standings.length > 0 && (
             <section className="panel" aria-label="Standings">
               <h2>Standings</h2>

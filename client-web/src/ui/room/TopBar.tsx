@@ -20,7 +20,11 @@ export function TopBar({ room, report, level, cost, canStart, onStart, onLeave }
   // Metrics frames are sampled (5 a second), so the last one may stop short of the end.
   const endTicks = room.worlds.find((w) => w.result)?.result?.ticks;
   const elapsed =
-    room.phase === "finished" && endTicks !== undefined ? endTicks / room.tick_hz : report ? (report.tick + 1) / room.tick_hz : 0;
+    room.phase === "finished" && endTicks !== undefined
+      ? endTicks / room.tick_hz
+      : report
+        ? (report.tick + 1) / room.tick_hz
+        : 0;
   const budget = level?.budget_per_hour;
   const over = budget !== undefined && cost !== undefined && cost > budget + 1e-9;
   return (
@@ -28,7 +32,11 @@ export function TopBar({ room, report, level, cost, canStart, onStart, onLeave }
       <div className="topbar-title">
         <h1>{room.title}</h1>
         <span className="muted small">
-          code <strong className="mono" data-testid="room-code">{room.code}</strong> · {room.mode}
+          code{" "}
+          <strong className="mono" data-testid="room-code">
+            {room.code}
+          </strong>{" "}
+          · {room.mode}
           {room.practice ? " · practice" : ""}
         </span>
       </div>
