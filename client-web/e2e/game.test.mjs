@@ -258,6 +258,28 @@ describe("stampede in a browser", () => {
     assert.deepEqual(errors, []);
   });
 
+  it("racers opened by a /join/{code} link each get their own world and result", async () => {
+    const owner = await browser();
+    await owner.page.goto(`${server.url}/levels/01-scale-out`);
+    await owner.page.getByRole("button", { name: "Create race room" }).click({ timeout: T });
+    const code = (await owner.page.locator('[data-testid="room-code"]').textContent({ timeout: T }))?.trim();
+    const racer = await browser();
+    await racer.page.goto(`${server.url}/join/${code}`);
+    await racer.page.waitForSelector('[data-testid="rf__node-web"]', { timeout: T });
+    // The racer's change stays in the racer's world.
+    await racer.page.fill("#new-node-id", "lb");
+    await racer.page.locator('[data-testid="add-load-balancer"]').click();
+    await racer.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
+    await owner.page.waitForTimeout(500);
+    assert.equal(await owner.page.locator('[data-testid="rf__node-lb"]').count(), 0, "not in the owner's world");
+    await owner.page.locator('[data-testid="start"]').click();
+    // Doing nothing fails level 01 early (an outage): both see their own result.
+    await owner.page.locator('[data-testid="results"]').waitFor({ timeout: 90_000 });
+    await racer.page.locator('[data-testid="results"]').waitFor({ timeout: 90_000 });
+    await shot(racer.page, "11-race-results");
+    for (const p of [owner, racer]) assert.deepEqual(p.errors, []);
+  });
+
   it("is readable on a phone", async () => {
     const { page, errors } = await browser();
     await page.setViewportSize({ width: 390, height: 844 });

@@ -47,7 +47,12 @@ export class GameController {
         if (outcome !== "ok") this.socket.resync();
         if (msg.type === "room_snapshot") void this.loadLevel(msg.room.level);
       },
-      onStatus: (conn) => this.game.set({ conn }),
+      onStatus: (conn) => {
+        // Answers to requests in flight are not replayed after a drop (PROTOCOL.md, resume):
+        // forget them; actions that did apply come back as architecture_changed events.
+        if (conn.state !== "open" && Object.keys(this.game.state.pending).length > 0) this.game.set({ pending: {} });
+        this.game.set({ conn });
+      },
       onRoomLost: (reason) => {
         this.game.clearRoom();
         this.game.set({ notice: { kind: "error", text: reason } });

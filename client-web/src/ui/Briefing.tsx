@@ -69,6 +69,9 @@ export function Briefing({ id }: { id: string }) {
             <button type="button" disabled={busy} onClick={() => play("team", false)}>
               Create team room
             </button>
+            <button type="button" disabled={busy} onClick={() => play("race", false)}>
+              Create race room
+            </button>
             <button type="button" className="secondary" disabled={busy} onClick={() => play("solo", true)}>
               Practice
             </button>

@@ -29,9 +29,12 @@ fn index_or_notice(headers: &HeaderMap) -> Response {
     match serve_file("index.html", headers) {
         Some(r) => r,
         None => {
-            tracing::warn!(
-                "web client not built (client-web/dist/index.html missing): run `npm ci`"
-            );
+            static WARNED: std::sync::Once = std::sync::Once::new();
+            WARNED.call_once(|| {
+                tracing::warn!(
+                    "web client not built (client-web/dist/index.html missing): run `npm ci`"
+                );
+            });
             let mut r = Html(INDEX_HTML).into_response();
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static(NO_CACHE));

@@ -5,12 +5,13 @@ import type { ArchNode } from "./ArchNode";
 /**
  * The whole architecture.
  */
-export type Architecture = { 
-/**
- * Nodes in placement order.
- */
-nodes: Array<ArchNode>, 
-/**
- * Edges in connection order.
- */
-edges: Array<ArchEdge>, };
+export type Architecture = {
+  /**
+   * Nodes in placement order.
+   */
+  nodes: Array<ArchNode>;
+  /**
+   * Edges in connection order.
+   */
+  edges: Array<ArchEdge>;
+};

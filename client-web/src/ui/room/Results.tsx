@@ -16,7 +16,13 @@ export function Results({
   onHome: () => void;
 }) {
   return (
-    <div className="results-backdrop" role="dialog" aria-modal="true" aria-labelledby="results-h">
+    <div
+      className="results-backdrop"
+      role="dialog"
+      aria-modal="true"
+      aria-labelledby="results-h"
+      onKeyDown={(e) => e.key === "Escape" && onClose()}
+    >
       <div className="results panel" data-testid="results">
         <h2 id="results-h">{result.passed ? "Objectives met" : "Not this time"}</h2>
         <p className="score">
