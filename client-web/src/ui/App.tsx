@@ -22,7 +22,7 @@ export function App() {
   useEffect(() => {
     if (roomId && !(route.name === "room" && route.id === roomId))
       navigate({ name: "room", id: roomId }, route.name === "join");
-  }, [roomId]); // eslint-disable-line react-hooks/exhaustive-deps -- only when the room changes
+  }, [roomId]); // deliberately: only when the room changes, not on every navigation
 
   // Opening /rooms/{id} or /join/{code} directly (a reload, a shared link): (re)join it.
   useEffect(() => {
@@ -31,7 +31,7 @@ export function App() {
     } else if (route.name === "join" && !roomId) {
       controller.joinRoom({ code: route.code }, "player").catch(() => undefined);
     }
-  }, [route.name === "room" ? route.id : route.name === "join" ? route.code : ""]); // eslint-disable-line react-hooks/exhaustive-deps
+  }, [route.name === "room" ? route.id : route.name === "join" ? route.code : ""]); // deliberately: once per address
 
   const inRoom = route.name === "room" || route.name === "join";
   return (

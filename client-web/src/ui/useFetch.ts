@@ -28,6 +28,6 @@ export function useFetch<T>(load: () => Promise<T>, deps: unknown[], pollMs?: nu
       live = false;
       if (timer) clearInterval(timer);
     };
-  }, deps); // eslint-disable-line react-hooks/exhaustive-deps -- the caller names the deps
+  }, deps); // the caller names the deps
   return state;
 }

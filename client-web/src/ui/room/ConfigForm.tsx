@@ -40,7 +40,7 @@ export function ConfigForm({
   const uid = useId();
   const valueKey = JSON.stringify(value);
   // A change from the server (a teammate, or our own action applied) resets the form.
-  useEffect(() => setDraft(toDraft(fields, value)), [valueKey]); // eslint-disable-line react-hooks/exhaustive-deps
+  useEffect(() => setDraft(toDraft(fields, value)), [valueKey]); // deliberately keyed on the value only, not on `fields`
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
