@@ -53,6 +53,21 @@ describe("GameController", () => {
     expect(c.game.state.pending).toEqual({});
   });
 
+  it("sends the same join once until it is answered", async () => {
+    const c = new GameController({ wsUrl: "ws://127.0.0.1:9/ws" });
+    const sent = online(c);
+    await Promise.all([c.joinRoom({ code: "KX7M2Q" }, "player"), c.joinRoom({ code: "KX7M2Q" }, "player")]);
+    expect(sent.filter((m) => m.type === "join_room")).toHaveLength(1);
+    // The answer (through the socket, as the server would send it) frees the join.
+    (c.socket as unknown as { opts: { onMessage: (m: unknown) => void } }).opts.onMessage({
+      type: "error",
+      code: "room_not_found",
+      message: "no such room or join code",
+    });
+    await c.joinRoom({ code: "KX7M2Q" }, "player");
+    expect(sent.filter((m) => m.type === "join_room")).toHaveLength(2);
+  });
+
   it("trims chat to the server's bound and drops blank lines", () => {
     const c = new GameController({ wsUrl: "ws://127.0.0.1:9/ws" });
     const sent = online(c);

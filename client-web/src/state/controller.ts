@@ -27,6 +27,7 @@ export class GameController {
   private session: Session | null = loadSession();
   private lastReqId = 0;
   private levelLoading: string | null = null;
+  private joinInFlight: string | null = null;
 
   constructor(opts: ControllerOptions = {}) {
     this.socket = new SocketAdapter({
@@ -43,6 +44,7 @@ export class GameController {
         return room ? { room: room.id, last_seq: lastSeq } : null;
       },
       onMessage: (msg) => {
+        if (msg.type === "room_snapshot" || msg.type === "error") this.joinInFlight = null;
         const outcome = this.game.receive(msg);
         if (outcome !== "ok") this.socket.resync();
         if (msg.type === "room_snapshot") void this.loadLevel(msg.room.level);
@@ -126,9 +128,19 @@ export class GameController {
   }
 
   async joinRoom(target: { code: string } | { room: string }, role: JoinRole): Promise<void> {
-    await this.whenOpen();
-    if (this.game.state.room) this.leave();
-    this.send({ type: "join_room", ...target, role });
+    // The same join twice before its answer (a double-mounted effect, a double click) would be
+    // answered `already_in_room`: send it once.
+    const key = JSON.stringify([target, role]);
+    if (this.joinInFlight === key) return;
+    this.joinInFlight = key;
+    try {
+      await this.whenOpen();
+      if (this.game.state.room) this.leave();
+      if (!this.send({ type: "join_room", ...target, role })) this.joinInFlight = null;
+    } catch (e) {
+      this.joinInFlight = null;
+      throw e;
+    }
   }
 
   leave(): void {
