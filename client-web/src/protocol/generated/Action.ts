@@ -5,130 +5,100 @@ import type { NodeConfig } from "./NodeConfig";
 /**
  * One change to the architecture. The JSON shape is the protocol's `action` payload.
  */
-export type Action =
-  | {
-      op: "add_node";
-      /**
-       * New node id (`a-z 0-9 -`).
-       */
-      id: string;
-      /**
-       * Component template.
-       */
-      component: string;
-      /**
-       * Instance type (default: the component's first).
-       */
-      instance_type?: string;
-      /**
-       * Instances (default 1).
-       */
-      instances?: number;
-      /**
-       * Region (default: the level's first).
-       */
-      region?: string;
-      /**
-       * Settings over the component's defaults.
-       */
-      config?: NodeConfig;
-    }
-  | {
-      op: "remove_node";
-      /**
-       * Node id.
-       */
-      id: string;
-    }
-  | {
-      op: "connect";
-      /**
-       * Caller.
-       */
-      from: string;
-      /**
-       * Callee.
-       */
-      to: string;
-      /**
-       * Edge settings.
-       */
-      config?: EdgeConfig;
-    }
-  | {
-      op: "disconnect";
-      /**
-       * Caller.
-       */
-      from: string;
-      /**
-       * Callee.
-       */
-      to: string;
-    }
-  | {
-      op: "configure_node";
-      /**
-       * Node id.
-       */
-      id: string;
-      /**
-       * Settings to change.
-       */
-      config: NodeConfig;
-    }
-  | {
-      op: "configure_edge";
-      /**
-       * Caller.
-       */
-      from: string;
-      /**
-       * Callee.
-       */
-      to: string;
-      /**
-       * Settings to change.
-       */
-      config: EdgeConfig;
-    }
-  | {
-      op: "resize";
-      /**
-       * Node id.
-       */
-      id: string;
-      /**
-       * New instance type.
-       */
-      instance_type: string;
-    }
-  | {
-      op: "scale";
-      /**
-       * Node id.
-       */
-      id: string;
-      /**
-       * Instances wanted.
-       */
-      instances: number;
-    }
-  | {
-      op: "fail_over";
-      /**
-       * Database node id.
-       */
-      id: string;
-    }
-  | {
-      op: "drain";
-      /**
-       * Node id.
-       */
-      id: string;
-      /**
-       * True to drain, false to return it.
-       */
-      drain?: boolean;
-    };
+export type Action = { "op": "add_node", 
+/**
+ * New node id (`a-z 0-9 -`).
+ */
+id: string, 
+/**
+ * Component template.
+ */
+component: string, 
+/**
+ * Instance type (default: the component's first).
+ */
+instance_type?: string, 
+/**
+ * Instances (default 1).
+ */
+instances?: number, 
+/**
+ * Region (default: the level's first).
+ */
+region?: string, 
+/**
+ * Settings over the component's defaults.
+ */
+config?: NodeConfig, } | { "op": "remove_node", 
+/**
+ * Node id.
+ */
+id: string, } | { "op": "connect", 
+/**
+ * Caller.
+ */
+from: string, 
+/**
+ * Callee.
+ */
+to: string, 
+/**
+ * Edge settings.
+ */
+config?: EdgeConfig, } | { "op": "disconnect", 
+/**
+ * Caller.
+ */
+from: string, 
+/**
+ * Callee.
+ */
+to: string, } | { "op": "configure_node", 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * Settings to change.
+ */
+config: NodeConfig, } | { "op": "configure_edge", 
+/**
+ * Caller.
+ */
+from: string, 
+/**
+ * Callee.
+ */
+to: string, 
+/**
+ * Settings to change.
+ */
+config: EdgeConfig, } | { "op": "resize", 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * New instance type.
+ */
+instance_type: string, } | { "op": "scale", 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * Instances wanted.
+ */
+instances: number, } | { "op": "fail_over", 
+/**
+ * Database node id.
+ */
+id: string, } | { "op": "drain", 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * True to drain, false to return it.
+ */
+drain?: boolean, };

@@ -4,25 +4,24 @@ import type { Severity } from "./Severity";
 /**
  * An alert that started or stopped firing this tick.
  */
-export type Alert = {
-  /**
-   * Stable key, e.g. `web/saturated`.
-   */
-  key: string;
-  /**
-   * The node (or `from->to` edge) it is about, if any.
-   */
-  node?: string;
-  /**
-   * Severity.
-   */
-  severity: Severity;
-  /**
-   * True when it starts firing, false when it resolves.
-   */
-  firing: boolean;
-  /**
-   * What is wrong, where, and what to try.
-   */
-  message: string;
-};
+export type Alert = { 
+/**
+ * Stable key, e.g. `web/saturated`.
+ */
+key: string, 
+/**
+ * The node (or `from->to` edge) it is about, if any.
+ */
+node?: string, 
+/**
+ * Severity.
+ */
+severity: Severity, 
+/**
+ * True when it starts firing, false when it resolves.
+ */
+firing: boolean, 
+/**
+ * What is wrong, where, and what to try.
+ */
+message: string, };

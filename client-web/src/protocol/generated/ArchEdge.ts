@@ -4,17 +4,16 @@ import type { EdgeConfig } from "./EdgeConfig";
 /**
  * A directed edge: `from` calls `to`.
  */
-export type ArchEdge = {
-  /**
-   * Caller node id.
-   */
-  from: string;
-  /**
-   * Callee node id.
-   */
-  to: string;
-  /**
-   * Settings.
-   */
-  config: EdgeConfig;
-};
+export type ArchEdge = { 
+/**
+ * Caller node id.
+ */
+from: string, 
+/**
+ * Callee node id.
+ */
+to: string, 
+/**
+ * Settings.
+ */
+config: EdgeConfig, };

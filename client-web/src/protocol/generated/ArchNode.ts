@@ -5,41 +5,40 @@ import type { NodeConfig } from "./NodeConfig";
 /**
  * A node of the architecture.
  */
-export type ArchNode = {
-  /**
-   * Player-chosen id.
-   */
-  id: string;
-  /**
-   * Component template name.
-   */
-  component: string;
-  /**
-   * Behaviour (copied from the component).
-   */
-  kind: Kind;
-  /**
-   * Instance type name.
-   */
-  instance_type: string;
-  /**
-   * Instances the player asked for.
-   */
-  instances: number;
-  /**
-   * Region name.
-   */
-  region: string;
-  /**
-   * Effective configuration (component defaults with the node's settings over them).
-   */
-  config: NodeConfig;
-  /**
-   * Part of the level: cannot be removed.
-   */
-  fixed: boolean;
-  /**
-   * Taken out of rotation by a `drain` action.
-   */
-  drained: boolean;
-};
+export type ArchNode = { 
+/**
+ * Player-chosen id.
+ */
+id: string, 
+/**
+ * Component template name.
+ */
+component: string, 
+/**
+ * Behaviour (copied from the component).
+ */
+kind: Kind, 
+/**
+ * Instance type name.
+ */
+instance_type: string, 
+/**
+ * Instances the player asked for.
+ */
+instances: number, 
+/**
+ * Region name.
+ */
+region: string, 
+/**
+ * Effective configuration (component defaults with the node's settings over them).
+ */
+config: NodeConfig, 
+/**
+ * Part of the level: cannot be removed.
+ */
+fixed: boolean, 
+/**
+ * Taken out of rotation by a `drain` action.
+ */
+drained: boolean, };

@@ -5,13 +5,12 @@ import type { ArchNode } from "./ArchNode";
 /**
  * The whole architecture.
  */
-export type Architecture = {
-  /**
-   * Nodes in placement order.
-   */
-  nodes: Array<ArchNode>;
-  /**
-   * Edges in connection order.
-   */
-  edges: Array<ArchEdge>;
-};
+export type Architecture = { 
+/**
+ * Nodes in placement order.
+ */
+nodes: Array<ArchNode>, 
+/**
+ * Edges in connection order.
+ */
+edges: Array<ArchEdge>, };

@@ -3,29 +3,28 @@
 /**
  * Target tracking autoscaling of a node's instance count.
  */
-export type Autoscale = {
-  /**
-   * Fewest instances.
-   */
-  min: number;
-  /**
-   * Most instances.
-   */
-  max: number;
-  /**
-   * Target utilization in (0, 1).
-   */
-  target_utilization: number;
-  /**
-   * Metric period, s (EC2: 60).
-   */
-  period_s?: number;
-  /**
-   * Consecutive breaching periods before scaling out (EC2 target tracking: 3).
-   */
-  datapoints?: number;
-  /**
-   * Seconds after a scaling action before the next.
-   */
-  cooldown_s?: number;
-};
+export type Autoscale = { 
+/**
+ * Fewest instances.
+ */
+min: number, 
+/**
+ * Most instances.
+ */
+max: number, 
+/**
+ * Target utilization in (0, 1).
+ */
+target_utilization: number, 
+/**
+ * Metric period, s (EC2: 60).
+ */
+period_s?: number, 
+/**
+ * Consecutive breaching periods before scaling out (EC2 target tracking: 3).
+ */
+datapoints?: number, 
+/**
+ * Seconds after a scaling action before the next.
+ */
+cooldown_s?: number, };

@@ -3,21 +3,20 @@
 /**
  * A circuit breaker on an edge (Hystrix-style time window).
  */
-export type Breaker = {
-  /**
-   * Failure rate over the window that opens the breaker (Hystrix: 0.5).
-   */
-  failure_rate?: number;
-  /**
-   * Rolling window, s (Hystrix: 10).
-   */
-  window_s?: number;
-  /**
-   * Calls in the window below which it never opens (Hystrix: 20).
-   */
-  min_calls?: number;
-  /**
-   * Seconds open before probing (Hystrix sleep window: 5).
-   */
-  open_s?: number;
-};
+export type Breaker = { 
+/**
+ * Failure rate over the window that opens the breaker (Hystrix: 0.5).
+ */
+failure_rate?: number, 
+/**
+ * Rolling window, s (Hystrix: 10).
+ */
+window_s?: number, 
+/**
+ * Calls in the window below which it never opens (Hystrix: 20).
+ */
+min_calls?: number, 
+/**
+ * Seconds open before probing (Hystrix sleep window: 5).
+ */
+open_s?: number, };

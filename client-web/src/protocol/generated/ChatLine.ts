@@ -4,17 +4,16 @@ import type { PlayerId } from "./PlayerId";
 /**
  * A chat line.
  */
-export type ChatLine = {
-  /**
-   * Who.
-   */
-  player: PlayerId;
-  /**
-   * Their name.
-   */
-  name: string;
-  /**
-   * What.
-   */
-  text: string;
-};
+export type ChatLine = { 
+/**
+ * Who.
+ */
+player: PlayerId, 
+/**
+ * Their name.
+ */
+name: string, 
+/**
+ * What.
+ */
+text: string, };

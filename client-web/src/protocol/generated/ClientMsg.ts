@@ -8,97 +8,71 @@ import type { RoomId } from "./RoomId";
 /**
  * What a client sends.
  */
-export type ClientMsg =
-  | {
-      type: "hello";
-      /**
-       * The client's `PROTOCOL_VERSION`.
-       */
-      protocol: number;
-      /**
-       * The guest session token from `POST /api/v1/sessions`.
-       */
-      token: string;
-    }
-  | {
-      type: "create_room";
-      /**
-       * Level id.
-       */
-      level: string;
-      /**
-       * Solo, race or team.
-       */
-      mode: Mode;
-      /**
-       * Seed (default: the level's, so a race or a daily is the same for everyone); at most
-       * 2^53 − 1, so a JavaScript number holds it exactly.
-       */
-      seed?: number;
-      /**
-       * A practice room: pause, speed, restart and fault injection allowed, not ranked.
-       */
-      practice?: boolean;
-    }
-  | {
-      type: "join_room";
-      /**
-       * Room id.
-       */
-      room?: RoomId;
-      /**
-       * Join code.
-       */
-      code?: string;
-      /**
-       * Player (default), spectator or coach.
-       */
-      role?: JoinRole;
-    }
-  | {
-      type: "resume";
-      /**
-       * Room id.
-       */
-      room: RoomId;
-      /**
-       * The last event `seq` the client saw.
-       */
-      last_seq: number;
-    }
-  | { type: "leave_room" }
-  | { type: "start" }
-  | {
-      type: "action";
-      /**
-       * Client-chosen id, echoed in `action_result`. Must increase for as long as you are a
-       * member of the room, across resumes (the room remembers the last one); a repeat is
-       * answered `stale_request` and ignored.
-       */
-      req_id: number;
-      /**
-       * The action.
-       */
-      action: Action;
-    }
-  | {
-      type: "chat";
-      /**
-       * Text, at most `MAX_CHAT_CHARS` characters.
-       */
-      text: string;
-    }
-  | {
-      type: "practice";
-      /**
-       * What to do.
-       */
-      op: PracticeOp;
-    }
-  | {
-      type: "ping";
-      /**
-       * Echoed in `pong`.
-       */
-      nonce?: number;
-    };
+export type ClientMsg = { "type": "hello", 
+/**
+ * The client's `PROTOCOL_VERSION`.
+ */
+protocol: number, 
+/**
+ * The guest session token from `POST /api/v1/sessions`.
+ */
+token: string, } | { "type": "create_room", 
+/**
+ * Level id.
+ */
+level: string, 
+/**
+ * Solo, race or team.
+ */
+mode: Mode, 
+/**
+ * Seed (default: the level's, so a race or a daily is the same for everyone); at most
+ * 2^53 − 1, so a JavaScript number holds it exactly.
+ */
+seed?: number, 
+/**
+ * A practice room: pause, speed, restart and fault injection allowed, not ranked.
+ */
+practice?: boolean, } | { "type": "join_room", 
+/**
+ * Room id.
+ */
+room?: RoomId, 
+/**
+ * Join code.
+ */
+code?: string, 
+/**
+ * Player (default), spectator or coach.
+ */
+role?: JoinRole, } | { "type": "resume", 
+/**
+ * Room id.
+ */
+room: RoomId, 
+/**
+ * The last event `seq` the client saw.
+ */
+last_seq: number, } | { "type": "leave_room" } | { "type": "start" } | { "type": "action", 
+/**
+ * Client-chosen id, echoed in `action_result`. Must increase for as long as you are a
+ * member of the room, across resumes (the room remembers the last one); a repeat is
+ * answered `stale_request` and ignored.
+ */
+req_id: number, 
+/**
+ * The action.
+ */
+action: Action, } | { "type": "chat", 
+/**
+ * Text, at most `MAX_CHAT_CHARS` characters.
+ */
+text: string, } | { "type": "practice", 
+/**
+ * What to do.
+ */
+op: PracticeOp, } | { "type": "ping", 
+/**
+ * Echoed in `pong`.
+ */
+nonce?: number, };

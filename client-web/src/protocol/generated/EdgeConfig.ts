@@ -4,37 +4,36 @@ import type { Breaker } from "./Breaker";
 /**
  * Per-edge settings (the caller's client for that dependency).
  */
-export type EdgeConfig = {
-  /**
-   * The caller gives up after this long, ms (default 1000; from the client node: the users' timeout).
-   */
-  timeout_ms?: number;
-  /**
-   * Retries after a failed attempt (default 0).
-   */
-  retries?: number;
-  /**
-   * First backoff, ms; doubles per retry (default 100).
-   */
-  backoff_ms?: number;
-  /**
-   * Full jitter on the backoff (default false: retries of one failure burst stay together).
-   */
-  jitter?: boolean;
-  /**
-   * Retries allowed as a fraction of first attempts (SRE book: 0.1); default unlimited.
-   */
-  retry_budget?: number;
-  /**
-   * Circuit breaker (default none).
-   */
-  breaker?: Breaker;
-  /**
-   * Connections per caller instance (default: no pool limit).
-   */
-  pool?: number;
-  /**
-   * Request classes carried (default: all).
-   */
-  classes?: Array<string>;
-};
+export type EdgeConfig = { 
+/**
+ * The caller gives up after this long, ms (default 1000; from the client node: the users' timeout).
+ */
+timeout_ms?: number, 
+/**
+ * Retries after a failed attempt (default 0).
+ */
+retries?: number, 
+/**
+ * First backoff, ms; doubles per retry (default 100).
+ */
+backoff_ms?: number, 
+/**
+ * Full jitter on the backoff (default false: retries of one failure burst stay together).
+ */
+jitter?: boolean, 
+/**
+ * Retries allowed as a fraction of first attempts (SRE book: 0.1); default unlimited.
+ */
+retry_budget?: number, 
+/**
+ * Circuit breaker (default none).
+ */
+breaker?: Breaker, 
+/**
+ * Connections per caller instance (default: no pool limit).
+ */
+pool?: number, 
+/**
+ * Request classes carried (default: all).
+ */
+classes?: Array<string>, };

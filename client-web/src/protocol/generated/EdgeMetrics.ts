@@ -3,29 +3,28 @@
 /**
  * Per-edge metrics.
  */
-export type EdgeMetrics = {
-  /**
-   * Caller.
-   */
-  from: string;
-  /**
-   * Callee.
-   */
-  to: string;
-  /**
-   * Attempts per second (retries included).
-   */
-  attempts_rps: number;
-  /**
-   * Of which retries.
-   */
-  retries_rps: number;
-  /**
-   * Probability that one attempt fails.
-   */
-  failure: number;
-  /**
-   * `closed`, `open`, `half_open`, or `none`.
-   */
-  breaker: string;
-};
+export type EdgeMetrics = { 
+/**
+ * Caller.
+ */
+from: string, 
+/**
+ * Callee.
+ */
+to: string, 
+/**
+ * Attempts per second (retries included).
+ */
+attempts_rps: number, 
+/**
+ * Of which retries.
+ */
+retries_rps: number, 
+/**
+ * Probability that one attempt fails.
+ */
+failure: number, 
+/**
+ * `closed`, `open`, `half_open`, or `none`.
+ */
+breaker: string, };

@@ -3,29 +3,28 @@
 /**
  * Errors per second by where they arose (counted per failed attempt).
  */
-export type ErrorCauses = {
-  /**
-   * The caller gave up waiting (edge timeout or the user's).
-   */
-  timeout: number;
-  /**
-   * Refused by a token bucket.
-   */
-  rate_limited: number;
-  /**
-   * Dropped because a queue was full, or shed because its caller had already gone.
-   */
-  overload: number;
-  /**
-   * Sent to an instance or node that is down.
-   */
-  down: number;
-  /**
-   * Failed fast by an open circuit breaker.
-   */
-  breaker_open: number;
-  /**
-   * Calls across a network partition.
-   */
-  partition: number;
-};
+export type ErrorCauses = { 
+/**
+ * The caller gave up waiting (edge timeout or the user's).
+ */
+timeout: number, 
+/**
+ * Refused by a token bucket.
+ */
+rate_limited: number, 
+/**
+ * Dropped because a queue was full, or shed because its caller had already gone.
+ */
+overload: number, 
+/**
+ * Sent to an instance or node that is down.
+ */
+down: number, 
+/**
+ * Failed fast by an open circuit breaker.
+ */
+breaker_open: number, 
+/**
+ * Calls across a network partition.
+ */
+partition: number, };

@@ -3,15 +3,4 @@
 /**
  * Stable error codes of `error` messages.
  */
-export type ErrorCode =
-  | "not_in_room"
-  | "already_in_room"
-  | "room_not_found"
-  | "room_full"
-  | "level_not_found"
-  | "not_allowed"
-  | "wrong_phase"
-  | "busy"
-  | "stale_request"
-  | "bad_request"
-  | "rate_limited";
+export type ErrorCode = "not_in_room" | "already_in_room" | "room_not_found" | "room_full" | "level_not_found" | "not_allowed" | "wrong_phase" | "busy" | "stale_request" | "bad_request" | "rate_limited";

@@ -5,21 +5,20 @@ import type { Role } from "./Role";
 /**
  * A member of a room.
  */
-export type Member = {
-  /**
-   * Player id.
-   */
-  player: PlayerId;
-  /**
-   * Display name.
-   */
-  name: string;
-  /**
-   * Role.
-   */
-  role: Role;
-  /**
-   * Whether a connection is attached (a dropped player's seat is held for a while).
-   */
-  connected: boolean;
-};
+export type Member = { 
+/**
+ * Player id.
+ */
+player: PlayerId, 
+/**
+ * Display name.
+ */
+name: string, 
+/**
+ * Role.
+ */
+role: Role, 
+/**
+ * Whether a connection is attached (a dropped player's seat is held for a while).
+ */
+connected: boolean, };

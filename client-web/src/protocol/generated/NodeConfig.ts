@@ -7,101 +7,100 @@ import type { TtlMode } from "./TtlMode";
  * Per-node settings. Every field is optional: a node's effective setting is its own value,
  * else its component's default, else the engine default named in the field's doc.
  */
-export type NodeConfig = {
-  /**
-   * Load balancer policy (default `round_robin`).
-   */
-  lb_policy?: LbPolicy;
-  /**
-   * Health check interval, s (default 10).
-   */
-  health_check_s?: number;
-  /**
-   * Failed checks before a target is taken out (default 3).
-   */
-  unhealthy_after?: number;
-  /**
-   * Most requests waiting per instance; more are dropped (default 10 000).
-   */
-  queue_limit?: number;
-  /**
-   * Drop queued work whose caller has timed out (deadline propagation; default false).
-   */
-  shed_expired?: boolean;
-  /**
-   * Token bucket rate for the whole node, req/s (default none).
-   */
-  rate_limit_rps?: number;
-  /**
-   * Token bucket size (default: one second of `rate_limit_rps`).
-   */
-  rate_limit_burst?: number;
-  /**
-   * Per-client limit, req/s (default none); bites on classes with few clients (bots).
-   */
-  per_client_rps?: number;
-  /**
-   * Cache TTL, s (default none: entries live until evicted).
-   */
-  ttl_s?: number;
-  /**
-   * TTL semantics (default `fixed`).
-   */
-  ttl_mode?: TtlMode;
-  /**
-   * TTL jitter as a fraction of the TTL (default 0: entries loaded together expire together).
-   */
-  ttl_jitter?: number;
-  /**
-   * Coalesce concurrent misses on one key into one fetch (single-flight; default false).
-   */
-  coalesce?: boolean;
-  /**
-   * Refresh hot entries before they expire (XFetch; default false).
-   */
-  early_refresh?: boolean;
-  /**
-   * CDN points of presence (default 4).
-   */
-  pops?: number;
-  /**
-   * CDN origin shield re-aggregating PoP misses (default false).
-   */
-  origin_shield?: boolean;
-  /**
-   * Database read replicas (default 0).
-   */
-  replicas?: number;
-  /**
-   * Serve reads from replicas (default false).
-   */
-  read_from_replicas?: boolean;
-  /**
-   * Database shards (default 1).
-   */
-  shards?: number;
-  /**
-   * Promote a replica when the primary fails (default false).
-   */
-  auto_failover?: boolean;
-  /**
-   * Seconds to detect a failed primary (default 30, Sentinel's down-after).
-   */
-  detect_s?: number;
-  /**
-   * Seconds to promote a replica and redirect clients (default 15).
-   */
-  promote_s?: number;
-  /**
-   * Most messages a queue holds; more are refused (default 1 000 000).
-   */
-  max_depth?: number;
-  /**
-   * Deliveries before a message goes to the dead-letter queue (default 5).
-   */
-  max_receives?: number;
-  /**
-   * Autoscaling (default off).
-   */
-  autoscale?: Autoscale;
-};
+export type NodeConfig = { 
+/**
+ * Load balancer policy (default `round_robin`).
+ */
+lb_policy?: LbPolicy, 
+/**
+ * Health check interval, s (default 10).
+ */
+health_check_s?: number, 
+/**
+ * Failed checks before a target is taken out (default 3).
+ */
+unhealthy_after?: number, 
+/**
+ * Most requests waiting per instance; more are dropped (default 10 000).
+ */
+queue_limit?: number, 
+/**
+ * Drop queued work whose caller has timed out (deadline propagation; default false).
+ */
+shed_expired?: boolean, 
+/**
+ * Token bucket rate for the whole node, req/s (default none).
+ */
+rate_limit_rps?: number, 
+/**
+ * Token bucket size (default: one second of `rate_limit_rps`).
+ */
+rate_limit_burst?: number, 
+/**
+ * Per-client limit, req/s (default none); bites on classes with few clients (bots).
+ */
+per_client_rps?: number, 
+/**
+ * Cache TTL, s (default none: entries live until evicted).
+ */
+ttl_s?: number, 
+/**
+ * TTL semantics (default `fixed`).
+ */
+ttl_mode?: TtlMode, 
+/**
+ * TTL jitter as a fraction of the TTL (default 0: entries loaded together expire together).
+ */
+ttl_jitter?: number, 
+/**
+ * Coalesce concurrent misses on one key into one fetch (single-flight; default false).
+ */
+coalesce?: boolean, 
+/**
+ * Refresh hot entries before they expire (XFetch; default false).
+ */
+early_refresh?: boolean, 
+/**
+ * CDN points of presence (default 4).
+ */
+pops?: number, 
+/**
+ * CDN origin shield re-aggregating PoP misses (default false).
+ */
+origin_shield?: boolean, 
+/**
+ * Database read replicas (default 0).
+ */
+replicas?: number, 
+/**
+ * Serve reads from replicas (default false).
+ */
+read_from_replicas?: boolean, 
+/**
+ * Database shards (default 1).
+ */
+shards?: number, 
+/**
+ * Promote a replica when the primary fails (default false).
+ */
+auto_failover?: boolean, 
+/**
+ * Seconds to detect a failed primary (default 30, Sentinel's down-after).
+ */
+detect_s?: number, 
+/**
+ * Seconds to promote a replica and redirect clients (default 15).
+ */
+promote_s?: number, 
+/**
+ * Most messages a queue holds; more are refused (default 1 000 000).
+ */
+max_depth?: number, 
+/**
+ * Deliveries before a message goes to the dead-letter queue (default 5).
+ */
+max_receives?: number, 
+/**
+ * Autoscaling (default off).
+ */
+autoscale?: Autoscale, };

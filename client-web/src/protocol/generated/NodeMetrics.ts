@@ -3,82 +3,81 @@
 /**
  * Per-node metrics.
  */
-export type NodeMetrics = {
-  /**
-   * Node id.
-   */
-  id: string;
-  /**
-   * `ok`, `degraded`, `saturated`, `down`, `booting`, `failing_over`.
-   */
-  state: string;
-  /**
-   * Instances serving.
-   */
-  up: number;
-  /**
-   * Instances booting.
-   */
-  booting: number;
-  /**
-   * Busy server time ÷ servers, in [0, 1].
-   */
-  utilization: number;
-  /**
-   * CPU use, in [0, 1] (can be low while threads are all busy waiting).
-   */
-  cpu: number;
-  /**
-   * Requests waiting, not in service.
-   */
-  queue: number;
-  /**
-   * Requests arriving, per second.
-   */
-  in_rps: number;
-  /**
-   * Requests served, per second.
-   */
-  served_rps: number;
-  /**
-   * Requests dropped or refused here, per second.
-   */
-  dropped_rps: number;
-  /**
-   * Mean response time seen by callers (downstream included), ms.
-   */
-  latency_ms: number;
-  /**
-   * Mean wait for a server (thread) before service starts, ms; `queue` = `served_rps` × this
-   * (Little's law).
-   */
-  wait_ms: number;
-  /**
-   * Share of failed requests among those answered here.
-   */
-  error_rate: number;
-  /**
-   * Cache or CDN hit ratio (absent for other kinds).
-   */
-  hit_ratio?: number;
-  /**
-   * Database replication lag, s.
-   */
-  replication_lag_s?: number;
-  /**
-   * Threads (or connections) in use ÷ available.
-   */
-  pool_use: number;
-  /**
-   * Queue (message queue) backlog depth.
-   */
-  backlog?: number;
-  /**
-   * Messages in the dead-letter queue.
-   */
-  dead_letters?: number;
-  /**
-   * Cost per hour of this node.
-   */
-  cost_per_hour: number;
-};
+export type NodeMetrics = { 
+/**
+ * Node id.
+ */
+id: string, 
+/**
+ * `ok`, `degraded`, `saturated`, `down`, `booting`, `failing_over`.
+ */
+state: string, 
+/**
+ * Instances serving.
+ */
+up: number, 
+/**
+ * Instances booting.
+ */
+booting: number, 
+/**
+ * Busy server time ÷ servers, in [0, 1].
+ */
+utilization: number, 
+/**
+ * CPU use, in [0, 1] (can be low while threads are all busy waiting).
+ */
+cpu: number, 
+/**
+ * Requests waiting, not in service.
+ */
+queue: number, 
+/**
+ * Requests arriving, per second.
+ */
+in_rps: number, 
+/**
+ * Requests served, per second.
+ */
+served_rps: number, 
+/**
+ * Requests dropped or refused here, per second.
+ */
+dropped_rps: number, 
+/**
+ * Mean response time seen by callers (downstream included), ms.
+ */
+latency_ms: number, 
+/**
+ * Mean wait for a server (thread) before service starts, ms; `queue` = `served_rps` × this
+ * (Little's law).
+ */
+wait_ms: number, 
+/**
+ * Share of failed requests among those answered here.
+ */
+error_rate: number, 
+/**
+ * Cache or CDN hit ratio (absent for other kinds).
+ */
+hit_ratio?: number, 
+/**
+ * Database replication lag, s.
+ */
+replication_lag_s?: number, 
+/**
+ * Threads (or connections) in use ÷ available.
+ */
+pool_use: number, 
+/**
+ * Queue (message queue) backlog depth.
+ */
+backlog?: number, 
+/**
+ * Messages in the dead-letter queue.
+ */
+dead_letters?: number, 
+/**
+ * Cost per hour of this node.
+ */
+cost_per_hour: number, };

@@ -3,21 +3,12 @@
 /**
  * Practice-room controls.
  */
-export type PracticeOp =
-  | { op: "pause" }
-  | { op: "unpause" }
-  | {
-      op: "speed";
-      /**
-       * 1, 2 or 4.
-       */
-      factor: number;
-    }
-  | { op: "restart" }
-  | {
-      op: "inject_fault";
-      /**
-       * Index into the snapshot's `injectable` list.
-       */
-      index: number;
-    };
+export type PracticeOp = { "op": "pause" } | { "op": "unpause" } | { "op": "speed", 
+/**
+ * 1, 2 or 4.
+ */
+factor: number, } | { "op": "restart" } | { "op": "inject_fault", 
+/**
+ * Index into the snapshot's `injectable` list.
+ */
+index: number, };

@@ -3,13 +3,12 @@
 /**
  * Why an action was refused: a stable code and a sentence for a person.
  */
-export type Refusal = {
-  /**
-   * Stable machine code, e.g. `over_budget`.
-   */
-  code: string;
-  /**
-   * What is wrong and what to do.
-   */
-  message: string;
-};
+export type Refusal = { 
+/**
+ * Stable machine code, e.g. `over_budget`.
+ */
+code: string, 
+/**
+ * What is wrong and what to do.
+ */
+message: string, };

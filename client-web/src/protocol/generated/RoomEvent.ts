@@ -11,103 +11,76 @@ import type { SimEvent } from "./SimEvent";
 /**
  * Numbered room events.
  */
-export type RoomEvent =
-  | {
-      kind: "member_joined";
-      /**
-       * Who.
-       */
-      member: Member;
-    }
-  | {
-      kind: "member_left";
-      /**
-       * Who.
-       */
-      player: PlayerId;
-    }
-  | {
-      kind: "member_connection";
-      /**
-       * Who.
-       */
-      player: PlayerId;
-      /**
-       * Attached now.
-       */
-      connected: boolean;
-    }
-  | {
-      kind: "architecture_changed";
-      /**
-       * Who acted.
-       */
-      player: PlayerId;
-      /**
-       * Whose simulation (race rooms).
-       */
-      world?: PlayerId;
-      /**
-       * The action.
-       */
-      action: Action;
-      /**
-       * The tick it applied at.
-       */
-      tick: number;
-    }
-  | {
-      kind: "phase_changed";
-      /**
-       * New phase.
-       */
-      phase: Phase;
-    }
-  | {
-      kind: "alert";
-      /**
-       * Whose simulation (race rooms).
-       */
-      world?: PlayerId;
-      /**
-       * Tick.
-       */
-      tick: number;
-      /**
-       * The alert.
-       */
-      alert: Alert;
-    }
-  | {
-      kind: "sim";
-      /**
-       * Whose simulation (race rooms).
-       */
-      world?: PlayerId;
-      /**
-       * Tick.
-       */
-      tick: number;
-      /**
-       * What.
-       */
-      event: SimEvent;
-    }
-  | {
-      kind: "chat";
-      /**
-       * The line.
-       */
-      line: ChatLine;
-    }
-  | {
-      kind: "practice";
-      /**
-       * Who.
-       */
-      player: PlayerId;
-      /**
-       * What.
-       */
-      op: PracticeOp;
-    };
+export type RoomEvent = { "kind": "member_joined", 
+/**
+ * Who.
+ */
+member: Member, } | { "kind": "member_left", 
+/**
+ * Who.
+ */
+player: PlayerId, } | { "kind": "member_connection", 
+/**
+ * Who.
+ */
+player: PlayerId, 
+/**
+ * Attached now.
+ */
+connected: boolean, } | { "kind": "architecture_changed", 
+/**
+ * Who acted.
+ */
+player: PlayerId, 
+/**
+ * Whose simulation (race rooms).
+ */
+world?: PlayerId, 
+/**
+ * The action.
+ */
+action: Action, 
+/**
+ * The tick it applied at.
+ */
+tick: number, } | { "kind": "phase_changed", 
+/**
+ * New phase.
+ */
+phase: Phase, } | { "kind": "alert", 
+/**
+ * Whose simulation (race rooms).
+ */
+world?: PlayerId, 
+/**
+ * Tick.
+ */
+tick: number, 
+/**
+ * The alert.
+ */
+alert: Alert, } | { "kind": "sim", 
+/**
+ * Whose simulation (race rooms).
+ */
+world?: PlayerId, 
+/**
+ * Tick.
+ */
+tick: number, 
+/**
+ * What.
+ */
+event: SimEvent, } | { "kind": "chat", 
+/**
+ * The line.
+ */
+line: ChatLine, } | { "kind": "practice", 
+/**
+ * Who.
+ */
+player: PlayerId, 
+/**
+ * What.
+ */
+op: PracticeOp, };

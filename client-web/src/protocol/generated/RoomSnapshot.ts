@@ -9,73 +9,72 @@ import type { WorldView } from "./WorldView";
 /**
  * A room as a whole.
  */
-export type RoomSnapshot = {
-  /**
-   * Id.
-   */
-  id: RoomId;
-  /**
-   * Short join code.
-   */
-  code: string;
-  /**
-   * Level id.
-   */
-  level: string;
-  /**
-   * Level title.
-   */
-  title: string;
-  /**
-   * Mode.
-   */
-  mode: Mode;
-  /**
-   * Whether practice controls are on (and the room unranked).
-   */
-  practice: boolean;
-  /**
-   * Phase.
-   */
-  phase: Phase;
-  /**
-   * Seed.
-   */
-  seed: number;
-  /**
-   * Ticks per simulated second.
-   */
-  tick_hz: number;
-  /**
-   * Ticks in a full run.
-   */
-  total_ticks: number;
-  /**
-   * Clock speed (1, 2 or 4; × the server's clock rate).
-   */
-  speed: number;
-  /**
-   * Whether the clock is paused.
-   */
-  paused: boolean;
-  /**
-   * Members.
-   */
-  members: Array<Member>;
-  /**
-   * The simulations: one (solo, team) or one per racer.
-   */
-  worlds: Array<WorldView>;
-  /**
-   * Recent chat.
-   */
-  chat: Array<ChatLine>;
-  /**
-   * Faults a practice room may inject, described.
-   */
-  injectable: Array<string>;
-  /**
-   * The last event `seq` included in this snapshot.
-   */
-  last_seq: number;
-};
+export type RoomSnapshot = { 
+/**
+ * Id.
+ */
+id: RoomId, 
+/**
+ * Short join code.
+ */
+code: string, 
+/**
+ * Level id.
+ */
+level: string, 
+/**
+ * Level title.
+ */
+title: string, 
+/**
+ * Mode.
+ */
+mode: Mode, 
+/**
+ * Whether practice controls are on (and the room unranked).
+ */
+practice: boolean, 
+/**
+ * Phase.
+ */
+phase: Phase, 
+/**
+ * Seed.
+ */
+seed: number, 
+/**
+ * Ticks per simulated second.
+ */
+tick_hz: number, 
+/**
+ * Ticks in a full run.
+ */
+total_ticks: number, 
+/**
+ * Clock speed (1, 2 or 4; × the server's clock rate).
+ */
+speed: number, 
+/**
+ * Whether the clock is paused.
+ */
+paused: boolean, 
+/**
+ * Members.
+ */
+members: Array<Member>, 
+/**
+ * The simulations: one (solo, team) or one per racer.
+ */
+worlds: Array<WorldView>, 
+/**
+ * Recent chat.
+ */
+chat: Array<ChatLine>, 
+/**
+ * Faults a practice room may inject, described.
+ */
+injectable: Array<string>, 
+/**
+ * The last event `seq` included in this snapshot.
+ */
+last_seq: number, };

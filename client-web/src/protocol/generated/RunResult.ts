@@ -4,49 +4,48 @@ import type { ScoreParts } from "./ScoreParts";
 /**
  * The judged result of a run.
  */
-export type RunResult = {
-  /**
-   * Score out of 1000.
-   */
-  score: number;
-  /**
-   * Stars, 0–3 (0 when not passed).
-   */
-  stars: number;
-  /**
-   * Whether the objectives were met.
-   */
-  passed: boolean;
-  /**
-   * Why not, when not.
-   */
-  failure?: string;
-  /**
-   * Ticks simulated.
-   */
-  ticks: number;
-  /**
-   * Whether the run lasted the whole level (no outage end).
-   */
-  survived: boolean;
-  /**
-   * Share of ticks meeting both the p99 and error-rate targets.
-   */
-  slo_compliance: number;
-  /**
-   * Goodput ÷ offered over the run (user traffic).
-   */
-  availability: number;
-  /**
-   * Mean cost per hour over the run.
-   */
-  avg_cost_per_hour: number;
-  /**
-   * Highest p99 seen, ms.
-   */
-  worst_p99_ms: number;
-  /**
-   * Score parts before weighting, each in [0, 1].
-   */
-  parts: ScoreParts;
-};
+export type RunResult = { 
+/**
+ * Score out of 1000.
+ */
+score: number, 
+/**
+ * Stars, 0–3 (0 when not passed).
+ */
+stars: number, 
+/**
+ * Whether the objectives were met.
+ */
+passed: boolean, 
+/**
+ * Why not, when not.
+ */
+failure?: string, 
+/**
+ * Ticks simulated.
+ */
+ticks: number, 
+/**
+ * Whether the run lasted the whole level (no outage end).
+ */
+survived: boolean, 
+/**
+ * Share of ticks meeting both the p99 and error-rate targets.
+ */
+slo_compliance: number, 
+/**
+ * Goodput ÷ offered over the run (user traffic).
+ */
+availability: number, 
+/**
+ * Mean cost per hour over the run.
+ */
+avg_cost_per_hour: number, 
+/**
+ * Highest p99 seen, ms.
+ */
+worst_p99_ms: number, 
+/**
+ * Score parts before weighting, each in [0, 1].
+ */
+parts: ScoreParts, };

@@ -3,21 +3,20 @@
 /**
  * The parts of the score.
  */
-export type ScoreParts = {
-  /**
-   * SLO compliance.
-   */
-  slo: number;
-  /**
-   * Availability against the objective.
-   */
-  availability: number;
-  /**
-   * Par cost ÷ actual cost, capped at 1.
-   */
-  cost: number;
-  /**
-   * Share of the level survived.
-   */
-  survival: number;
-};
+export type ScoreParts = { 
+/**
+ * SLO compliance.
+ */
+slo: number, 
+/**
+ * Availability against the objective.
+ */
+availability: number, 
+/**
+ * Par cost ÷ actual cost, capped at 1.
+ */
+cost: number, 
+/**
+ * Share of the level survived.
+ */
+survival: number, };

@@ -11,119 +11,92 @@ import type { TickReport } from "./TickReport";
 /**
  * What the server sends.
  */
-export type ServerMsg =
-  | {
-      type: "welcome";
-      /**
-       * The server's protocol version.
-       */
-      protocol: number;
-      /**
-       * Who you are.
-       */
-      player: PlayerId;
-      /**
-       * Your display name.
-       */
-      name: string;
-      /**
-       * Server wall clock, ms since the Unix epoch.
-       */
-      server_time_ms: number;
-    }
-  | {
-      type: "room_snapshot";
-      /**
-       * The room.
-       */
-      room: RoomSnapshot;
-    }
-  | {
-      type: "event";
-      /**
-       * Sequence number.
-       */
-      seq: number;
-      /**
-       * What happened.
-       */
-      event: RoomEvent;
-    }
-  | {
-      type: "metrics";
-      /**
-       * Whose simulation (race rooms; absent in solo and team rooms).
-       */
-      world?: PlayerId;
-      /**
-       * The tick report, without its alerts and events.
-       */
-      report: TickReport;
-    }
-  | {
-      type: "action_result";
-      /**
-       * The request id.
-       */
-      req_id: number;
-      /**
-       * Whether it applied.
-       */
-      ok: boolean;
-      /**
-       * Why not.
-       */
-      error?: Refusal;
-      /**
-       * The tick it applied at (before that tick was simulated).
-       */
-      tick: number;
-    }
-  | {
-      type: "attempt_finished";
-      /**
-       * The attempt's id.
-       */
-      attempt_id: string;
-      /**
-       * Whose simulation (race rooms).
-       */
-      world?: PlayerId;
-      /**
-       * The judged result.
-       */
-      result: RunResult;
-    }
-  | {
-      type: "standings";
-      /**
-       * Best first.
-       */
-      entries: Array<Standing>;
-    }
-  | {
-      type: "error";
-      /**
-       * Stable code.
-       */
-      code: ErrorCode;
-      /**
-       * What is wrong, for a person.
-       */
-      message: string;
-      /**
-       * The request it answers, when it was an `action`.
-       */
-      req_id?: number;
-    }
-  | {
-      type: "pong";
-      /**
-       * Echoed.
-       */
-      nonce: number;
-      /**
-       * Server wall clock, ms since the Unix epoch.
-       */
-      server_time_ms: number;
-    };
+export type ServerMsg = { "type": "welcome", 
+/**
+ * The server's protocol version.
+ */
+protocol: number, 
+/**
+ * Who you are.
+ */
+player: PlayerId, 
+/**
+ * Your display name.
+ */
+name: string, 
+/**
+ * Server wall clock, ms since the Unix epoch.
+ */
+server_time_ms: number, } | { "type": "room_snapshot", 
+/**
+ * The room.
+ */
+room: RoomSnapshot, } | { "type": "event", 
+/**
+ * Sequence number.
+ */
+seq: number, 
+/**
+ * What happened.
+ */
+event: RoomEvent, } | { "type": "metrics", 
+/**
+ * Whose simulation (race rooms; absent in solo and team rooms).
+ */
+world?: PlayerId, 
+/**
+ * The tick report, without its alerts and events.
+ */
+report: TickReport, } | { "type": "action_result", 
+/**
+ * The request id.
+ */
+req_id: number, 
+/**
+ * Whether it applied.
+ */
+ok: boolean, 
+/**
+ * Why not.
+ */
+error?: Refusal, 
+/**
+ * The tick it applied at (before that tick was simulated).
+ */
+tick: number, } | { "type": "attempt_finished", 
+/**
+ * The attempt's id.
+ */
+attempt_id: string, 
+/**
+ * Whose simulation (race rooms).
+ */
+world?: PlayerId, 
+/**
+ * The judged result.
+ */
+result: RunResult, } | { "type": "standings", 
+/**
+ * Best first.
+ */
+entries: Array<Standing>, } | { "type": "error", 
+/**
+ * Stable code.
+ */
+code: ErrorCode, 
+/**
+ * What is wrong, for a person.
+ */
+message: string, 
+/**
+ * The request it answers, when it was an `action`.
+ */
+req_id?: number, } | { "type": "pong", 
+/**
+ * Echoed.
+ */
+nonce: number, 
+/**
+ * Server wall clock, ms since the Unix epoch.
+ */
+server_time_ms: number, };

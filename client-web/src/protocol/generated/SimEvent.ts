@@ -3,17 +3,16 @@
 /**
  * Something that happened this tick.
  */
-export type SimEvent = {
-  /**
-   * `fault`, `fault_ended`, `action`, `instance_ready`, `failover`, `breaker`, `autoscale`, `end`.
-   */
-  kind: string;
-  /**
-   * The node it is about, if any.
-   */
-  node?: string;
-  /**
-   * A sentence for a person.
-   */
-  message: string;
-};
+export type SimEvent = { 
+/**
+ * `fault`, `fault_ended`, `action`, `instance_ready`, `failover`, `breaker`, `autoscale`, `end`.
+ */
+kind: string, 
+/**
+ * The node it is about, if any.
+ */
+node?: string, 
+/**
+ * A sentence for a person.
+ */
+message: string, };

@@ -5,29 +5,28 @@ import type { RunResult } from "./RunResult";
 /**
  * A race standing.
  */
-export type Standing = {
-  /**
-   * Who.
-   */
-  player: PlayerId;
-  /**
-   * Their name.
-   */
-  name: string;
-  /**
-   * Share of ticks so far meeting the objectives.
-   */
-  slo_compliance: number;
-  /**
-   * Goodput ÷ offered so far.
-   */
-  availability: number;
-  /**
-   * Cost per hour now.
-   */
-  cost_per_hour: number;
-  /**
-   * The final result, once their run has ended.
-   */
-  result?: RunResult;
-};
+export type Standing = { 
+/**
+ * Who.
+ */
+player: PlayerId, 
+/**
+ * Their name.
+ */
+name: string, 
+/**
+ * Share of ticks so far meeting the objectives.
+ */
+slo_compliance: number, 
+/**
+ * Goodput ÷ offered so far.
+ */
+availability: number, 
+/**
+ * Cost per hour now.
+ */
+cost_per_hour: number, 
+/**
+ * The final result, once their run has ended.
+ */
+result?: RunResult, };

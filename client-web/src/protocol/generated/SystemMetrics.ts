@@ -4,49 +4,48 @@ import type { ErrorCauses } from "./ErrorCauses";
 /**
  * Whole-system metrics for user traffic.
  */
-export type SystemMetrics = {
-  /**
-   * User requests offered, per second.
-   */
-  offered: number;
-  /**
-   * User requests answered successfully within the user timeout, per second.
-   */
-  goodput: number;
-  /**
-   * Attempts arriving at the first tier (retries included), per second.
-   */
-  attempts: number;
-  /**
-   * Share of user requests that finally failed.
-   */
-  error_rate: number;
-  /**
-   * Where failures arose.
-   */
-  errors: ErrorCauses;
-  /**
-   * Latency of successful user requests, ms.
-   */
-  p50_ms: number;
-  /**
-   * 95th percentile, ms.
-   */
-  p95_ms: number;
-  /**
-   * 99th percentile, ms.
-   */
-  p99_ms: number;
-  /**
-   * Bot requests offered per second.
-   */
-  bot_offered: number;
-  /**
-   * Bot requests that got through, per second.
-   */
-  bot_served: number;
-  /**
-   * Running cost, per hour.
-   */
-  cost_per_hour: number;
-};
+export type SystemMetrics = { 
+/**
+ * User requests offered, per second.
+ */
+offered: number, 
+/**
+ * User requests answered successfully within the user timeout, per second.
+ */
+goodput: number, 
+/**
+ * Attempts arriving at the first tier (retries included), per second.
+ */
+attempts: number, 
+/**
+ * Share of user requests that finally failed.
+ */
+error_rate: number, 
+/**
+ * Where failures arose.
+ */
+errors: ErrorCauses, 
+/**
+ * Latency of successful user requests, ms.
+ */
+p50_ms: number, 
+/**
+ * 95th percentile, ms.
+ */
+p95_ms: number, 
+/**
+ * 99th percentile, ms.
+ */
+p99_ms: number, 
+/**
+ * Bot requests offered per second.
+ */
+bot_offered: number, 
+/**
+ * Bot requests that got through, per second.
+ */
+bot_served: number, 
+/**
+ * Running cost, per hour.
+ */
+cost_per_hour: number, };

@@ -8,33 +8,32 @@ import type { SystemMetrics } from "./SystemMetrics";
 /**
  * Everything the engine says about one tick.
  */
-export type TickReport = {
-  /**
-   * Tick number (the first simulated tick is 0).
-   */
-  tick: number;
-  /**
-   * Simulated time at the end of the tick, s.
-   */
-  t: number;
-  /**
-   * System metrics.
-   */
-  system: SystemMetrics;
-  /**
-   * Per-node metrics, in placement order.
-   */
-  nodes: Array<NodeMetrics>;
-  /**
-   * Per-edge metrics, in connection order.
-   */
-  edges: Array<EdgeMetrics>;
-  /**
-   * Alerts that changed state.
-   */
-  alerts: Array<Alert>;
-  /**
-   * Events.
-   */
-  events: Array<SimEvent>;
-};
+export type TickReport = { 
+/**
+ * Tick number (the first simulated tick is 0).
+ */
+tick: number, 
+/**
+ * Simulated time at the end of the tick, s.
+ */
+t: number, 
+/**
+ * System metrics.
+ */
+system: SystemMetrics, 
+/**
+ * Per-node metrics, in placement order.
+ */
+nodes: Array<NodeMetrics>, 
+/**
+ * Per-edge metrics, in connection order.
+ */
+edges: Array<EdgeMetrics>, 
+/**
+ * Alerts that changed state.
+ */
+alerts: Array<Alert>, 
+/**
+ * Events.
+ */
+events: Array<SimEvent>, };

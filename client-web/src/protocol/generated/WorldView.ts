@@ -7,29 +7,28 @@ import type { TickReport } from "./TickReport";
 /**
  * One simulation in a room.
  */
-export type WorldView = {
-  /**
-   * Whose (race rooms).
-   */
-  player?: PlayerId;
-  /**
-   * The next tick to simulate.
-   */
-  tick: number;
-  /**
-   * The architecture now.
-   */
-  architecture: Architecture;
-  /**
-   * The last tick's report, if any.
-   */
-  report?: TickReport;
-  /**
-   * The result, once ended.
-   */
-  result?: RunResult;
-  /**
-   * Alert keys firing now.
-   */
-  alerts: Array<string>;
-};
+export type WorldView = { 
+/**
+ * Whose (race rooms).
+ */
+player?: PlayerId, 
+/**
+ * The next tick to simulate.
+ */
+tick: number, 
+/**
+ * The architecture now.
+ */
+architecture: Architecture, 
+/**
+ * The last tick's report, if any.
+ */
+report?: TickReport, 
+/**
+ * The result, once ended.
+ */
+result?: RunResult, 
+/**
+ * Alert keys firing now.
+ */
+alerts: Array<string>, };
