@@ -4,7 +4,7 @@
 // e2e/artifacts/. Invariant: no test passes with console errors on any page.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, newPage, shot, startServer } from "./harness.mjs";
+import { launchBrowser, newPage, shot, startCutProxy, startServer } from "./harness.mjs";
 
 const T = 20_000; // per-step bound
 
@@ -278,6 +278,53 @@ describe("stampede in a browser", () => {
     await racer.page.locator('[data-testid="results"]').waitFor({ timeout: 90_000 });
     await shot(racer.page, "11-race-results");
     for (const p of [owner, racer]) assert.deepEqual(p.errors, []);
+  });
+
+  it("a dropped connection reconnects and resumes, replaying what it missed", async () => {
+    const proxy = await startCutProxy(server.url);
+    try {
+      const flaky = await browser();
+      await flaky.page.goto(`${proxy.url}/levels/01-scale-out`);
+      await flaky.page.getByRole("button", { name: "Create team room" }).click({ timeout: T });
+      const code = (await flaky.page.locator('[data-testid="room-code"]').textContent({ timeout: T }))?.trim();
+      const mate = await browser();
+      await mate.page.goto(`${server.url}/join/${code}`);
+      await mate.page.waitForSelector('[data-testid="rf__node-web"]', { timeout: T });
+
+      proxy.cutAll();
+      // While the flaky player is away, the teammate changes the architecture.
+      await mate.page.fill("#new-node-id", "lb");
+      await mate.page.locator('[data-testid="add-load-balancer"]').click();
+      await mate.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
+      // The flaky player comes back by itself and catches up.
+      await flaky.page.waitForSelector('[data-testid="rf__node-lb"]', { timeout: T });
+      await flaky.page.waitForFunction(
+        () => document.querySelector('[data-testid="conn"]')?.textContent?.startsWith("online"),
+        null,
+        { timeout: T },
+      );
+      await mate.page.waitForFunction(
+        () => document.querySelectorAll('[data-testid="members"] li.muted').length === 0,
+        null,
+        { timeout: T },
+      );
+      // And can act again (its req_ids kept increasing across the resume).
+      await select(flaky.page, "web");
+      await flaky.page.fill('[data-testid="scale-input"]', "2");
+      await flaky.page.locator('[data-testid="scale-button"]').click();
+      await mate.page.waitForFunction(
+        () => document.querySelector('[data-testid="instances-web"]')?.textContent?.includes("2×"),
+        null,
+        { timeout: T },
+      );
+      await shot(flaky.page, "12-resumed");
+      // The browser logs the dropped socket itself; nothing else may be an error.
+      const unexpected = flaky.errors.filter((e) => !/WebSocket|ERR_CONNECTION|net::/.test(e));
+      assert.deepEqual(unexpected, []);
+      assert.deepEqual(mate.errors, []);
+    } finally {
+      await proxy.stop();
+    }
   });
 
   it("is readable on a phone", async () => {

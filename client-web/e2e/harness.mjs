@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createServer, connect } from "node:net";
 import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -100,4 +101,42 @@ export async function newPage(context) {
 
 export async function shot(page, name) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: false });
+}
+
+/**
+ * A TCP proxy in front of the server whose connections can be cut at will: the browser sees
+ * the network drop (close 1006) exactly as it would on a flaky link, and its reconnects go
+ * through the proxy again.
+ */
+export async function startCutProxy(target) {
+  const { hostname, port } = new URL(target);
+  const live = new Set();
+  const server = createServer((client) => {
+    const upstream = connect(Number(port), hostname);
+    live.add(client);
+    live.add(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      live.delete(client);
+      live.delete(upstream);
+    };
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    /** Cuts every open connection (the listener stays up, so reconnects succeed). */
+    cutAll() {
+      for (const s of live) s.destroy();
+      live.clear();
+    },
+    async stop() {
+      this.cutAll();
+      await new Promise((r) => server.close(r));
+    },
+  };
 }
