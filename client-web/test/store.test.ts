@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { ServerMsg } from "../src/protocol/generated";
 import { actionTarget, GameStore } from "../src/state/store";
-import { selectCanEdit, selectMyWorld } from "../src/state/selectors";
+import { myWorldKey, selectCanEdit, selectMyWorld } from "../src/state/selectors";
 import { serverFixture } from "./fixtures";
 
 function withSnapshot(): GameStore {
@@ -166,5 +166,22 @@ describe("GameStore", () => {
     expect(g.receive({ type: "from_the_future" } as unknown as ServerMsg)).toBe("ok");
     expect(g.receive({ type: "event", seq: 2, event: { kind: "new_kind" } } as unknown as ServerMsg)).toBe("ok");
     expect(g.state.lastSeq).toBe(2);
+  });
+
+  it("shows a racer their own world, and a rival's read-only when they pick it", () => {
+    const g = new GameStore();
+    g.receive(serverFixture("server_welcome", "welcome"));
+    g.receive(serverFixture("server_room_snapshot_race", "room_snapshot"));
+    const me = g.state.me?.player;
+    expect(myWorldKey(g.state)).toBe(me);
+    expect(selectCanEdit(g.state)).toBe(true);
+    const rival = g.state.room?.worlds.find((w) => w.player !== me)?.player ?? null;
+    g.set({ watching: rival });
+    expect(myWorldKey(g.state)).toBe(rival);
+    expect(selectCanEdit(g.state)).toBe(false);
+    // Metrics of a race name their world; each goes to its own history.
+    const m = serverFixture("server_metrics_race", "metrics");
+    g.receive(m);
+    expect(g.history(m.world ?? "").t.length).toBe(1);
   });
 });

@@ -48,6 +48,9 @@ export class GameController {
         const outcome = this.game.receive(msg);
         if (outcome !== "ok") this.socket.resync();
         if (msg.type === "room_snapshot") void this.loadLevel(msg.room.level);
+        if (msg.type === "event" && msg.event.kind === "sim" && msg.event.event.kind === "end") {
+          this.expectResult(msg.event.world ?? "");
+        }
       },
       onStatus: (conn) => {
         // Answers to requests in flight are not replayed after a drop (PROTOCOL.md, resume):
@@ -183,6 +186,19 @@ export class GameController {
 
   dismissNotice(): void {
     this.game.set({ notice: null });
+  }
+
+  /**
+   * A run ended: its attempt_finished follows at once, but it is not replayed after a resume
+   * (PROTOCOL.md). If it has not come shortly, ask for a fresh snapshot, which carries the result.
+   */
+  private expectResult(world: string): void {
+    setTimeout(() => {
+      const { room, results } = this.game.state;
+      if (room && !results[world] && room.worlds.some((w) => (w.player ?? "") === world && !w.result)) {
+        this.socket.resync();
+      }
+    }, 2000);
   }
 
   private async loadLevel(id: string): Promise<void> {

@@ -13,13 +13,20 @@ export const selectLevel = (s: GameState) => s.level;
 export const selectNotice = (s: GameState) => s.notice;
 export const selectStandings = (s: GameState) => s.standings;
 
-/** The world this client looks at: its own in a race, else the room's only one. */
+/** The world this client looks at: its own in a race (or the one it chose to watch), else the room's only one. */
 export function myWorldKey(s: GameState): string {
   if (s.room?.mode === "race") {
+    const watched = s.watching && s.room.worlds.find((w) => w.player === s.watching);
+    if (watched) return watched.player ?? "";
     const mine = s.room.worlds.find((w) => w.player === s.me?.player);
     return mine?.player ?? s.room.worlds[0]?.player ?? "";
   }
   return "";
+}
+
+/** Whether the world on screen is this member's own (a racer watching a rival cannot edit it). */
+export function selectWatchingOwn(s: GameState): boolean {
+  return s.room?.mode !== "race" || myWorldKey(s) === s.me?.player;
 }
 
 export function selectMyWorld(s: GameState): WorldView | undefined {
@@ -41,7 +48,7 @@ export function selectMyRole(s: GameState): Role | undefined {
 /** Owners and players change the architecture; spectators and coaches watch (PROTOCOL.md, Roles). */
 export function selectCanEdit(s: GameState): boolean {
   const role = selectMyRole(s);
-  return (role === "owner" || role === "player") && s.room?.phase !== "finished";
+  return (role === "owner" || role === "player") && s.room?.phase !== "finished" && selectWatchingOwn(s);
 }
 
 /** Practice controls: owner or coach, in a practice room. */
@@ -59,8 +66,9 @@ export function selectCanStart(s: GameState): boolean {
 }
 
 /** Why this member cannot edit, for the UI to say so (null when they can). */
-export function selectEditBlock(s: GameState): "watching" | "finished" | null {
+export function selectEditBlock(s: GameState): "watching" | "rival" | "finished" | null {
   const role = selectMyRole(s);
   if (role !== "owner" && role !== "player") return "watching";
+  if (!selectWatchingOwn(s)) return "rival";
   return s.room?.phase === "finished" ? "finished" : null;
 }

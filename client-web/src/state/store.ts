@@ -67,6 +67,8 @@ export interface GameState {
   standings: Standing[];
   notice: Notice | null;
   level: LevelDetail | null;
+  /** In a race, the racer whose world a spectator, coach or finished racer chose to watch. */
+  watching: string | null;
 }
 
 export type ReceiveOutcome = "ok" | "gap" | "resync";
@@ -88,6 +90,7 @@ export const initialState = (): GameState => ({
   standings: [],
   notice: null,
   level: null,
+  watching: null,
 });
 
 /** The key of the world an event or metrics frame is about. */
@@ -146,7 +149,17 @@ export class GameStore {
   clearRoom(): void {
     for (const h of this.histories.values()) h.clear();
     this.histories.clear();
-    this.set({ room: null, lastSeq: 0, latest: {}, feed: [], pending: {}, refusals: {}, results: {}, standings: [] });
+    this.set({
+      room: null,
+      lastSeq: 0,
+      latest: {},
+      feed: [],
+      pending: {},
+      refusals: {},
+      results: {},
+      standings: [],
+      watching: null,
+    });
   }
 
   addPending(p: PendingAction): void {

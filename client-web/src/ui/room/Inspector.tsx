@@ -24,6 +24,8 @@ import { selectEditBlock } from "../../state/selectors";
 export function EditBlockNote() {
   const block = useGame(selectEditBlock);
   if (block === "finished") return <p className="muted small">The run is over: the architecture is final.</p>;
+  if (block === "rival")
+    return <p className="muted small">This is another racer's system: switch back to yours to edit.</p>;
   return <p className="muted small">You are watching: only players can change the architecture.</p>;
 }
 

@@ -83,6 +83,23 @@ export default function RoomScreen() {
         }}
       />
       {canPractice && <PracticeBar room={room} />}
+      {room.mode === "race" && room.worlds.length > 1 && (
+        <div className="row panel">
+          <label htmlFor="watch-select">Showing the system of</label>
+          <select
+            id="watch-select"
+            value={worldKey}
+            onChange={(e) => controller.game.set({ watching: e.target.value })}
+          >
+            {room.worlds.map((w) => (
+              <option key={w.player} value={w.player}>
+                {room.members.find((m) => m.player === w.player)?.name ?? w.player}
+                {w.player === me?.player ? " (you)" : ""}
+              </option>
+            ))}
+          </select>
+        </div>
+      )}
       <div className="workbench">
         <Palette level={levelMatches} arch={world.architecture} canEdit={canEdit} onAct={onAct} />
         <ReactFlowProvider>
