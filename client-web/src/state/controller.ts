@@ -206,7 +206,23 @@ export class GameController {
     this.levelLoading = id;
     try {
       const level = await getLevel(id);
-      this.game.set({ level });
+      // Nodes added by events that arrived before the level did got a guessed kind: fix them.
+      const room = this.game.state.room;
+      const kindOf = (component: string) => level.components.find((c) => c.name === component)?.kind;
+      const fixed =
+        room?.level === id
+          ? {
+              ...room,
+              worlds: room.worlds.map((w) => ({
+                ...w,
+                architecture: {
+                  ...w.architecture,
+                  nodes: w.architecture.nodes.map((n) => ({ ...n, kind: kindOf(n.component) ?? n.kind })),
+                },
+              })),
+            }
+          : room;
+      this.game.set({ level, room: fixed });
     } catch (e) {
       this.game.set({ notice: { kind: "error", text: `could not load level ${id}: ${String(e)}` } });
     } finally {
