@@ -2,6 +2,7 @@
 //! document, and the WebSocket upgrade.
 //! Invariant: handlers translate requests; game rules live in `sim`, room logic in `room`.
 
+mod client;
 mod openapi;
 mod records;
 
@@ -21,7 +22,7 @@ use crate::AppState;
 /// The router; `main` and the tests use the same one.
 pub fn app(state: Arc<AppState>) -> axum::Router {
     axum::Router::new()
-        .route("/", get(index))
+        .route("/", get(client::index))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(prometheus))
@@ -57,7 +58,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
             "/api/v1/players/{id}/attempts",
             get(records::player_attempts),
         )
-        .fallback(|| async { AppError::NotFound("no such endpoint".to_owned()) })
+        .fallback(client::fallback)
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             records::MAX_RECEIPT_BYTES,
         ))
@@ -88,19 +89,16 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The server's front page until the browser client is built into it: what is served here.
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(INDEX_HTML)
-}
-
+/// The server's front page, served by `client` in place of the browser client when that is not built.
 const INDEX_HTML: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Stampede</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem;color:#222}code{background:#f3f3f3;padding:0 .2em}</style>
 </head><body>
 <h1>Stampede</h1>
-<p>The game server is running. The browser client is not built into this server yet; until it is,
-play over the WebSocket protocol or headless with <code>stampede sim</code>.</p>
+<p>The game server is running, but the browser client is not built: run <code>npm ci</code> at the
+repository root (or <code>scripts/run</code>) and reload. Meanwhile, play over the WebSocket protocol or
+headless with <code>stampede sim</code>.</p>
 <ul>
 <li><a href="/api/v1/levels">Levels</a> and <a href="/api/v1/rooms">live rooms</a></li>
 <li><a href="/api/v1/openapi.json">The JSON API (OpenAPI)</a></li>

@@ -1,0 +1,158 @@
+// The architecture on a React Flow canvas. The server's architecture is the truth: nodes and
+// edges are derived from it on every change; only positions are local (layout, then wherever the
+// player drags them). Connecting two handles sends `connect`; Delete sends `remove_node` /
+// `disconnect`. Invariant: the canvas never changes the architecture itself; it only sends
+// actions and waits for the server's `architecture_changed`.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  Background,
+  Controls,
+  MarkerType,
+  ReactFlow,
+  useReactFlow,
+  type Connection,
+  type Edge,
+  type EdgeChange,
+  type NodeChange,
+} from "@xyflow/react";
+import "@xyflow/react/dist/style.css";
+import type { Action, Architecture, TickReport } from "../protocol/generated";
+import { ArchNodeView, type ArchFlowNode } from "./ArchNodeView";
+import { layeredLayout } from "./layout";
+import { rps } from "../ui/format";
+
+export type Selection = { type: "node"; id: string } | { type: "edge"; from: string; to: string } | null;
+
+export const edgeId = (from: string, to: string) => `${from}->${to}`;
+
+const nodeTypes = { arch: ArchNodeView };
+
+interface Props {
+  arch: Architecture;
+  report: TickReport | undefined;
+  firing: string[];
+  canEdit: boolean;
+  selection: Selection;
+  onSelect: (s: Selection) => void;
+  onAct: (a: Action) => void;
+}
+
+export function ArchCanvas({ arch, report, firing, canEdit, selection, onSelect, onAct }: Props) {
+  // Positions the player dragged to; everything else comes from the layout.
+  const moved = useRef(new Map<string, { x: number; y: number }>());
+  const [, setMovedVersion] = useState(0);
+  const layout = useMemo(() => layeredLayout(arch), [arch]);
+
+  const alertingNodes = useMemo(() => {
+    const set = new Set<string>();
+    for (const key of firing) {
+      const node = key.split("/")[0];
+      if (node) set.add(node);
+    }
+    return set;
+  }, [firing]);
+
+  const nodes: ArchFlowNode[] = arch.nodes.map((n) => {
+    const m = report?.nodes.find((x) => x.id === n.id);
+    return {
+      id: n.id,
+      type: "arch",
+      position: moved.current.get(n.id) ?? layout.get(n.id) ?? { x: 0, y: 0 },
+      data: { node: n, ...(m ? { metrics: m } : {}), alerting: alertingNodes.has(n.id) },
+      selected: selection?.type === "node" && selection.id === n.id,
+      deletable: canEdit && !n.fixed,
+      connectable: canEdit,
+    };
+  });
+
+  const edges: Edge[] = arch.edges.map((e) => {
+    const m = report?.edges.find((x) => x.from === e.from && x.to === e.to);
+    const id = edgeId(e.from, e.to);
+    const failing = (m?.failure ?? 0) > 0.01;
+    return {
+      id,
+      source: e.from,
+      target: e.to,
+      animated: (m?.attempts_rps ?? 0) > 0,
+      selected: selection?.type === "edge" && edgeId(selection.from, selection.to) === id,
+      deletable: canEdit,
+      markerEnd: { type: MarkerType.ArrowClosed },
+      className: failing ? "edge-failing" : m?.breaker === "open" ? "edge-open" : "",
+      ...(m
+        ? { label: `${rps(m.attempts_rps)}${m.breaker !== "none" && m.breaker !== "closed" ? ` · ${m.breaker}` : ""}` }
+        : {}),
+      ariaLabel: `${e.from} calls ${e.to}`,
+    };
+  });
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<ArchFlowNode>[]) => {
+      let changed = false;
+      for (const c of changes) {
+        if (c.type === "position" && c.position) {
+          moved.current.set(c.id, c.position);
+          changed = true;
+        } else if (c.type === "select" && c.selected) {
+          onSelect({ type: "node", id: c.id });
+        }
+      }
+      if (changed) setMovedVersion((v) => v + 1);
+    },
+    [onSelect],
+  );
+
+  const onEdgesChange = useCallback(
+    (changes: EdgeChange[]) => {
+      for (const c of changes) {
+        if (c.type === "select" && c.selected) {
+          const [from, to] = c.id.split("->");
+          if (from && to) onSelect({ type: "edge", from, to });
+        }
+      }
+    },
+    [onSelect],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      if (canEdit && c.source && c.target) onAct({ op: "connect", from: c.source, to: c.target });
+    },
+    [canEdit, onAct],
+  );
+
+  return (
+    <div className="canvas" data-testid="canvas">
+      <ReactFlow<ArchFlowNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onEdgesChange={onEdgesChange}
+        onConnect={onConnect}
+        onNodesDelete={(ns) => ns.forEach((n) => onAct({ op: "remove_node", id: n.id }))}
+        onEdgesDelete={(es) => es.forEach((e) => onAct({ op: "disconnect", from: e.source, to: e.target }))}
+        onPaneClick={() => onSelect(null)}
+        nodesConnectable={canEdit}
+        deleteKeyCode={canEdit ? ["Delete", "Backspace"] : null}
+        fitView
+        fitViewOptions={{ padding: 0.2, maxZoom: 1.2 }}
+        minZoom={0.3}
+        proOptions={{ hideAttribution: false }}
+      >
+        <Background gap={20} />
+        <Controls showInteractive={false} />
+        <FitOnGrow shape={`${arch.nodes.length}:${arch.edges.length}`} />
+      </ReactFlow>
+    </div>
+  );
+}
+
+/** Fits the view when nodes or edges come or go (the layout moves), so nothing is off-screen. */
+function FitOnGrow({ shape }: { shape: string }) {
+  const flow = useReactFlow();
+  useEffect(() => {
+    const t = setTimeout(() => void flow.fitView({ padding: 0.2, maxZoom: 1.2, duration: 200 }), 50);
+    return () => clearTimeout(t);
+  }, [shape, flow]);
+  return null;
+}
