@@ -1,8 +1,17 @@
-# Multi-stage build of the Stampede server: a Rust build stage, a Node stage for the browser
-# client, and a slim runtime image holding one binary and the level files.
+# Multi-stage build of the Stampede server: a Node stage builds the browser client, a Rust stage
+# builds the server with the client embedded, and a slim runtime image holds one binary and the
+# level files.
+FROM node:20-bookworm AS web
+WORKDIR /src
+COPY package.json package-lock.json ./
+COPY client-web ./client-web
+# `npm ci` runs the root `prepare` script, which builds client-web/dist.
+RUN npm ci
+
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+COPY --from=web /src/client-web/dist ./client-web/dist
 RUN cargo build --release --locked -p stampede-server
 
 FROM debian:bookworm-slim AS runtime
