@@ -196,8 +196,12 @@ async fn bad_leaderboard_and_receipt_requests_get_clear_errors() {
         assert!(r.body.contains(needle), "{path}: {}", r.body);
     }
     // The daily challenge is the same level and seed for a date, asked twice.
-    let d1 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None).await.json();
-    let d2 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None).await.json();
+    let d1 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None)
+        .await
+        .json();
+    let d2 = http(addr, "GET", "/api/v1/daily?date=2026-11-30", None)
+        .await
+        .json();
     assert_eq!(d1, d2);
     assert_eq!(d1["date"], "2026-11-30");
     assert!(d1["level"].as_str().is_some_and(|l| !l.is_empty()) && d1["seed"].is_u64());

@@ -7,7 +7,7 @@ use std::ops::Bound::{Excluded, Unbounded};
 use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::{BoardKey, Cursor, Record, Slice, window_around};
+use super::{BoardError, BoardKey, Cursor, Record, Slice, window_around};
 
 #[derive(Debug, Default)]
 struct Board {
@@ -67,13 +67,21 @@ impl MemoryIndex {
         self.built.store(true, Ordering::Release);
     }
 
-    pub(super) fn slice(&self, board: &BoardKey, cursor: &Cursor, limit: u32) -> Slice {
+    pub(super) fn slice(
+        &self,
+        board: &BoardKey,
+        cursor: &Cursor,
+        limit: u32,
+    ) -> Result<Slice, BoardError> {
+        if !self.built() {
+            return Err(BoardError::NotBuilt);
+        }
         let boards = self.boards.read().unwrap_or_else(|p| p.into_inner());
         let Some(b) = boards.get(board) else {
-            return Slice {
+            return Ok(Slice {
                 first_rank: 1,
                 ..Slice::default()
-            };
+            });
         };
         let total = b.by_key.len() as u64;
         let limit = limit as usize;
@@ -98,20 +106,32 @@ impl MemoryIndex {
             }
         };
         let first_rank = records.first().map_or(1, |r| b.rank_of(&r.key));
-        Slice {
+        Ok(Slice {
             first_rank,
             records,
             total,
-        }
+        })
     }
 
-    pub(super) fn around(&self, board: &BoardKey, player: &str, limit: u32) -> Option<Slice> {
+    pub(super) fn around(
+        &self,
+        board: &BoardKey,
+        player: &str,
+        limit: u32,
+    ) -> Result<Option<Slice>, BoardError> {
+        if !self.built() {
+            return Err(BoardError::NotBuilt);
+        }
         let boards = self.boards.read().unwrap_or_else(|p| p.into_inner());
-        let b = boards.get(board)?;
-        let key = b.key_of.get(player)?;
+        let Some(b) = boards.get(board) else {
+            return Ok(None);
+        };
+        let Some(key) = b.key_of.get(player) else {
+            return Ok(None);
+        };
         let at = (b.rank_of(key) - 1) as usize;
         let (start, end) = window_around(at, b.by_key.len(), limit);
-        Some(Slice {
+        Ok(Some(Slice {
             first_rank: start as u64 + 1,
             records: b
                 .by_key
@@ -121,6 +141,6 @@ impl MemoryIndex {
                 .cloned()
                 .collect(),
             total: b.by_key.len() as u64,
-        })
+        }))
     }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 
-use super::{BoardError, BoardKey, Cursor, Record, Slice, key_player, window_around};
+use super::{BoardError, BoardKey, Cursor, Record, Slice};
 
 /// Longest a Redis round trip may take (RELIABILITY.md: ~500 ms).
 const CALL_TIMEOUT: Duration = Duration::from_millis(500);
@@ -40,11 +40,47 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 1
 ";
 
+/// A page in one round trip: `false` when the index is not built, else
+/// `{rank of the first, board size, {records}}`. Keys are derived from the generation inside
+/// the script (fine on a single Redis; a cluster would need hash tags).
+const PAGE: &str = r"
+local gen = redis.call('GET', KEYS[1])
+if not gen then return false end
+local base = ARGV[1] .. 'lb:' .. gen .. ':' .. ARGV[2]
+local z, r = base .. ':z', base .. ':r'
+local how, cursor, limit = ARGV[3], ARGV[4], tonumber(ARGV[5])
+local members
+if how == 'top' then
+  members = redis.call('ZRANGE', z, 0, limit - 1)
+elseif how == 'after' then
+  members = redis.call('ZRANGE', z, '(' .. cursor, '+', 'BYLEX', 'LIMIT', 0, limit)
+elseif how == 'before' then
+  local rev = redis.call('ZRANGE', z, '(' .. cursor, '-', 'BYLEX', 'REV', 'LIMIT', 0, limit)
+  members = {}
+  for i = #rev, 1, -1 do members[#members + 1] = rev[i] end
+else
+  local key = redis.call('HGET', base .. ':k', cursor)
+  if not key then return {0, 0, {}} end
+  local at = redis.call('ZRANK', z, key)
+  local total = redis.call('ZCARD', z)
+  local start = math.max(0, math.min(at - math.floor(limit / 2), total - limit))
+  members = redis.call('ZRANGE', z, start, math.min(start + limit, total) - 1)
+end
+local total = redis.call('ZCARD', z)
+if #members == 0 then return {1, total, {}} end
+local players = {}
+for i, m in ipairs(members) do
+  players[i] = string.sub(m, string.find(m, '|', 1, true) + 1)
+end
+return {redis.call('ZRANK', z, members[1]) + 1, total, redis.call('HMGET', r, unpack(players))}
+";
+
 /// Leaderboards in Redis.
 pub struct RedisIndex {
     conn: ConnectionManager,
     prefix: String,
     offer: Script,
+    page: Script,
 }
 
 impl std::fmt::Debug for RedisIndex {
@@ -92,6 +128,7 @@ impl RedisIndex {
             conn,
             prefix: prefix.to_owned(),
             offer: Script::new(OFFER),
+            page: Script::new(PAGE),
         })
     }
 
@@ -114,9 +151,7 @@ impl RedisIndex {
     }
 
     async fn current(&self) -> Result<u64, BoardError> {
-        self.generation()
-            .await?
-            .ok_or_else(|| BoardError::Index("the Redis index is not built".to_owned()))
+        self.generation().await?.ok_or(BoardError::NotBuilt)
     }
 
     pub(super) async fn built(&self) -> Result<bool, BoardError> {
@@ -217,33 +252,42 @@ impl RedisIndex {
         }
     }
 
-    async fn records_for(
+    /// Runs the page script: `None` when the index is not built.
+    async fn read(
         &self,
-        k: &Keys,
-        members: &[String],
-    ) -> Result<(u64, u64, Vec<Record>), BoardError> {
+        board: &BoardKey,
+        how: &str,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<Option<Slice>, BoardError> {
         let mut c = self.conn.clone();
-        if members.is_empty() {
-            let total: u64 = bounded(c.zcard(&k.zset)).await?;
-            return Ok((1, total, Vec::new()));
-        }
-        let players: Vec<&str> = members.iter().filter_map(|m| key_player(m)).collect();
-        let (rank, total, json): (Option<u64>, u64, Vec<Option<String>>) = bounded(
-            redis::pipe()
-                .zrank(&k.zset, &members[0])
-                .zcard(&k.zset)
-                .cmd("HMGET")
-                .arg(&k.records)
-                .arg(&players)
-                .query_async(&mut c),
+        let reply: Option<(u64, u64, Vec<Option<String>>)> = bounded(
+            self.page
+                .key(self.gen_key())
+                .arg(&self.prefix)
+                .arg(board.name())
+                .arg(how)
+                .arg(cursor)
+                .arg(limit)
+                .invoke_async(&mut c),
         )
         .await?;
+        let Some((first_rank, total, json)) = reply else {
+            return Err(BoardError::NotBuilt);
+        };
+        if first_rank == 0 {
+            return Ok(None);
+        }
         let records = json
             .into_iter()
             .flatten()
             .map(|j| serde_json::from_str::<Record>(&j).map_err(err))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok((rank.map_or(1, |r| r + 1), total, records))
+        Ok(Some(Slice {
+            first_rank,
+            records,
+            total,
+        }))
     }
 
     pub(super) async fn slice(
@@ -252,34 +296,12 @@ impl RedisIndex {
         cursor: &Cursor,
         limit: u32,
     ) -> Result<Slice, BoardError> {
-        let generation = self.current().await?;
-        let k = self.keys(generation, board);
-        let mut c = self.conn.clone();
-        let members: Vec<String> = match cursor {
-            Cursor::Top => bounded(c.zrange(&k.zset, 0, limit as isize - 1)).await?,
-            Cursor::After(key) => {
-                bounded(c.zrangebylex_limit(&k.zset, format!("({key}"), "+", 0, limit as isize))
-                    .await?
-            }
-            Cursor::Before(key) => {
-                let mut v: Vec<String> = bounded(c.zrevrangebylex_limit(
-                    &k.zset,
-                    format!("({key}"),
-                    "-",
-                    0,
-                    limit as isize,
-                ))
-                .await?;
-                v.reverse();
-                v
-            }
+        let (how, key) = match cursor {
+            Cursor::Top => ("top", ""),
+            Cursor::After(k) => ("after", k.as_str()),
+            Cursor::Before(k) => ("before", k.as_str()),
         };
-        let (first_rank, total, records) = self.records_for(&k, &members).await?;
-        Ok(Slice {
-            first_rank,
-            records,
-            total,
-        })
+        Ok(self.read(board, how, key, limit).await?.unwrap_or_default())
     }
 
     pub(super) async fn around(
@@ -288,31 +310,6 @@ impl RedisIndex {
         player: &str,
         limit: u32,
     ) -> Result<Option<Slice>, BoardError> {
-        let generation = self.current().await?;
-        let k = self.keys(generation, board);
-        let mut c = self.conn.clone();
-        let Some(key): Option<String> = bounded(c.hget(&k.keys, player)).await? else {
-            return Ok(None);
-        };
-        let (rank, total): (Option<u64>, u64) = bounded(
-            redis::pipe()
-                .zrank(&k.zset, &key)
-                .zcard(&k.zset)
-                .query_async(&mut c),
-        )
-        .await?;
-        let Some(rank) = rank else { return Ok(None) };
-        let (start, end) = window_around(rank as usize, total as usize, limit);
-        if end == start {
-            return Ok(None);
-        }
-        let members: Vec<String> =
-            bounded(c.zrange(&k.zset, start as isize, end as isize - 1)).await?;
-        let (first_rank, total, records) = self.records_for(&k, &members).await?;
-        Ok(Some(Slice {
-            first_rank,
-            records,
-            total,
-        }))
+        self.read(board, "around", player, limit).await
     }
 }
