@@ -25,7 +25,6 @@ async fn sessions_survive_a_restart_and_cut_short_runs_are_aborted() {
         is_event(v, "phase_changed") && v["event"]["phase"] == "running"
     })
     .await;
-    let db = server.state.storage.db.clone();
     // The attempt row was written before the clock started; find it through the player's history.
     let history = http(
         addr,
@@ -41,8 +40,10 @@ async fn sessions_survive_a_restart_and_cut_short_runs_are_aborted() {
         .to_owned();
     assert_eq!(history["attempts"][0]["status"], "running");
     server.stopped(Duration::from_secs(20)).await;
+    // The server closed its pool when it stopped: look with a connection of our own.
+    let direct = Db::connect(&config.database_url).await.unwrap();
     assert_eq!(
-        db.attempt_status(&attempt).await.unwrap().as_deref(),
+        direct.attempt_status(&attempt).await.unwrap().as_deref(),
         Some("aborted"),
         "a run cut short by the shutdown is aborted, not left running"
     );
@@ -60,7 +61,6 @@ async fn sessions_survive_a_restart_and_cut_short_runs_are_aborted() {
         players: Vec::new(),
         started_at: 1,
     };
-    let direct = Db::connect(&config.database_url).await.unwrap();
     direct.start_attempt(&orphan).await.unwrap();
     direct.close().await;
 
