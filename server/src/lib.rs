@@ -71,6 +71,20 @@ impl AppState {
         })
     }
 
+    /// Revokes a guest session here at once and in storage through the write queue (so it
+    /// stays revoked after a restart). Returns whether this process knew the token.
+    pub fn revoke_session(&self, token: &str) -> bool {
+        let known = self.sessions.revoke(token);
+        let queued = self
+            .storage
+            .writes
+            .try_send(storage::WriteJob::Revoke(session::token_hash(token)));
+        if !queued {
+            warn!("write queue full: a revoked session is revoked in this process only");
+        }
+        known
+    }
+
     pub(crate) fn draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed) || self.shutdown.is_cancelled()
     }

@@ -19,6 +19,9 @@ pub struct Player {
 #[derive(Debug, Default)]
 pub struct Sessions {
     by_hash: DashMap<[u8; 32], Player>,
+    /// Tokens revoked by this process: never looked up in storage again, even before the
+    /// revocation reaches the `players` table through the write queue.
+    revoked: DashMap<[u8; 32], ()>,
 }
 
 /// Why a name was refused.
@@ -65,9 +68,17 @@ impl Sessions {
         self.by_hash.insert(hash(token), player);
     }
 
-    /// Revokes a token; returns whether it existed.
+    /// Revokes a token in this process; returns whether it was known here. (`AppState::
+    /// revoke_session` also revokes it in storage.)
     pub fn revoke(&self, token: &str) -> bool {
-        self.by_hash.remove(&hash(token)).is_some()
+        let h = hash(token);
+        self.revoked.insert(h, ());
+        self.by_hash.remove(&h).is_some()
+    }
+
+    /// Whether this process revoked the token.
+    pub fn is_revoked(&self, token: &str) -> bool {
+        self.revoked.contains_key(&hash(token))
     }
 }
 
@@ -93,6 +104,7 @@ mod tests {
         assert_eq!(s.lookup(&token), Some(p));
         assert!(s.revoke(&token));
         assert_eq!(s.lookup(&token), None);
+        assert!(s.is_revoked(&token));
         assert!(s.create("").is_err());
         assert!(s.create(&"x".repeat(33)).is_err());
         assert!(s.create("<script>").is_err());

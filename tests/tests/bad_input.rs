@@ -200,7 +200,7 @@ async fn handshake_failures_close_with_their_codes() {
 
     // A session whose token was revoked no longer authenticates.
     let session = create_session(addr, "Gone").await;
-    assert!(server.state.sessions.revoke(&session.token));
+    assert!(server.state.revoke_session(&session.token));
     let mut c = Client::connect(addr, "revoked").await;
     c.send(json!({ "type": "hello", "protocol": 1, "token": session.token }))
         .await;

@@ -1,5 +1,5 @@
 //! What survives a server restart on the same database: guest sessions (their token still
-//! works), finished attempts; and what does not: a ranked run cut short by a shutdown, or left
+//! works, unless it was revoked), finished attempts; and what does not: a ranked run cut short by a shutdown, or left
 //! running by a process that died, is marked aborted and never ranked.
 
 use std::time::Duration;
@@ -18,6 +18,8 @@ async fn sessions_survive_a_restart_and_cut_short_runs_are_aborted() {
     };
     let (addr, server) = start_server(config.clone()).await;
     let session = create_session(addr, "Ada").await;
+    let revoked = create_session(addr, "Gone").await;
+    assert!(server.state.revoke_session(&revoked.token));
     let mut a = Client::login_as(addr, session.clone(), "ada").await;
     a.create_room("01-scale-out", "solo").await;
     a.send(json!({ "type": "start" })).await;
@@ -74,6 +76,11 @@ async fn sessions_survive_a_restart_and_cut_short_runs_are_aborted() {
     );
     again.send(json!({ "type": "ping", "nonce": 1 })).await;
     again.recv_type("pong").await;
+    let mut gone = Client::connect(addr, "revoked").await;
+    gone.send(json!({ "type": "hello", "protocol": 1, "token": revoked.token }))
+        .await;
+    gone.expect_close(stampede_tests::close_code::BAD_TOKEN)
+        .await;
     assert_eq!(
         server
             .state

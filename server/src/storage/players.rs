@@ -40,6 +40,21 @@ impl Db {
         Ok(())
     }
 
+    /// Revokes a session token: the row keeps the player's name, its hash no longer matches
+    /// any token (idempotent).
+    ///
+    /// # Errors
+    /// When the database fails or times out.
+    pub async fn revoke_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        bounded(
+            sqlx::query("UPDATE players SET token_hash = 'revoked:' || id WHERE token_hash = $1")
+                .bind(token_hash)
+                .execute(self.pool()),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// The player whose token hashes to `token_hash`.
     ///
     /// # Errors

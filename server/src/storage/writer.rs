@@ -27,6 +27,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub enum WriteJob {
     /// A new guest player.
     Player(PlayerRow),
+    /// A revoked session token (by its hash).
+    Revoke(String),
     /// A ranked attempt is starting.
     Start(AttemptStart),
     /// A ranked attempt finished: attempt, receipt and outbox in one transaction.
@@ -41,6 +43,7 @@ impl WriteJob {
     fn kind(&self) -> &'static str {
         match self {
             Self::Player(_) => "player",
+            Self::Revoke(_) => "revoke",
             Self::Start(_) => "start",
             Self::Finish(_) => "finish",
             Self::Abort(_) => "abort",
@@ -180,6 +183,7 @@ impl Writer {
     async fn attempt(&self, job: &WriteJob) -> Result<(), StoreError> {
         match job {
             WriteJob::Player(p) => self.db.put_player(p).await,
+            WriteJob::Revoke(hash) => self.db.revoke_token(hash).await,
             WriteJob::Start(a) => self.db.start_attempt(a).await,
             WriteJob::Finish(f) => self.db.finish_attempt(f).await,
             WriteJob::Abort(id) => self.db.abort_attempt(id).await,

@@ -170,6 +170,9 @@ impl Reader {
     /// A session made by an earlier run of the server, read from the `players` table (this is
     /// the connection's task, never a room's, so waiting here holds up only this client).
     async fn stored_session(&self, token: &str) -> Result<Player, u16> {
+        if self.state.sessions.is_revoked(token) {
+            return Err(close_code::BAD_TOKEN);
+        }
         let hash = crate::session::token_hash(token);
         match self.state.storage.db.player_by_token(&hash).await {
             Ok(Some(row)) => {
