@@ -980,7 +980,8 @@ impl World {
             let mut held = 0.0;
             let mut offset = 0.0;
             let mut reach = 1.0;
-            let attempt_mean = (1.0 - f_eff) * mix.mean() + f_eff * fail_time;
+            let (mix_mean, mix_var) = mix.mean_var();
+            let attempt_mean = (1.0 - f_eff) * mix_mean + f_eff * fail_time;
             if gens == 0 {
                 // No retries: the caller sees exactly one attempt.
                 ed.fail[k] = f_eff;
@@ -988,7 +989,7 @@ impl World {
                     ok: 1.0 - f_eff,
                     mix,
                     held: attempt_mean,
-                    held_var: mix.var(),
+                    held_var: mix_var,
                     fail_time: attempt_mean,
                 };
                 continue;
@@ -1007,8 +1008,8 @@ impl World {
                 } else {
                     out.push(crate::dist::Comp {
                         w,
-                        m: mix.mean() + offset,
-                        v: mix.var(),
+                        m: mix_mean + offset,
+                        v: mix_var,
                     });
                 }
                 reach *= q;
@@ -1022,7 +1023,7 @@ impl World {
                     Mix::zero()
                 },
                 held,
-                held_var: mix.var(),
+                held_var: mix_var,
                 fail_time: held,
             };
             // Retries by generation: the failures of generation g come back as g+1 after the
@@ -1156,12 +1157,12 @@ impl World {
             let hop = n.hop[k];
             let ok = (1.0 - ff) * ok_d;
             let mix = hop.then(&mix_d);
-            let own = hop.mean();
+            let (own, hop_var) = hop.mean_var();
             n.resp[k] = Resp {
                 ok,
                 mix,
                 held: (1.0 - ff) * (own + held_d) + ff * FAST_FAIL_S,
-                held_var: hop.var() + var_d,
+                held_var: hop_var + var_d,
                 fail_time: if ok < 1.0 {
                     ((1.0 - ff) * (own + held_d) * (1.0 - ok_d) + ff * FAST_FAIL_S) / (1.0 - ok)
                 } else {

@@ -216,9 +216,7 @@ impl World {
         };
         if mix.weight() > 0.0 && cap > 0.0 {
             let mix = mix.scaled(1.0 / mix.weight());
-            for (j, p) in [0.5, 0.95, 0.99].into_iter().enumerate() {
-                self.p_guess[j] = mix.quantile(p, cap, self.p_guess[j]);
-            }
+            mix.quantiles(&[0.5, 0.95, 0.99], cap, &mut self.p_guess);
             s.p50_ms = self.p_guess[0] * 1000.0;
             s.p95_ms = self.p_guess[1] * 1000.0;
             s.p99_ms = self.p_guess[2] * 1000.0;
@@ -290,7 +288,7 @@ impl World {
                 "ok"
             };
             let m = &mut self.report.nodes[i];
-            m.id.clone_from(&n.id);
+            set_str(&mut m.id, &n.id);
             set_str(&mut m.state, state);
             m.up = if n.kind == Kind::Database {
                 db.map_or(0, |d| u32::from(d.primary_up) + d.replicas_up)
@@ -361,8 +359,8 @@ impl World {
                 0.0
             };
             let m = &mut self.report.edges[j];
-            m.from.clone_from(&a.from);
-            m.to.clone_from(&a.to);
+            set_str(&mut m.from, &a.from);
+            set_str(&mut m.to, &a.to);
             m.attempts_rps = attempts;
             m.retries_rps = e.retries_rps;
             m.failure = fail;

@@ -46,6 +46,8 @@ fn halfin_whitt(beta: f64) -> f64 {
 #[derive(Debug, Clone)]
 pub struct ErlangTable {
     c: u32,
+    /// √c, which every lookup scales by.
+    sqrt_c: f64,
     beta_max: f64,
     table: Vec<f64>,
 }
@@ -57,6 +59,7 @@ impl ErlangTable {
         if c <= EXACT_MAX_C {
             return Self {
                 c,
+                sqrt_c: f64::from(c).sqrt(),
                 beta_max: 0.0,
                 table: Vec::new(),
             };
@@ -73,7 +76,12 @@ impl ErlangTable {
                 }
             })
             .collect();
-        Self { c, beta_max, table }
+        Self {
+            c,
+            sqrt_c,
+            beta_max,
+            table,
+        }
     }
 
     /// Servers.
@@ -93,7 +101,7 @@ impl ErlangTable {
             // M/M/1: an arrival waits exactly when the server is busy.
             return rho;
         }
-        let beta = (1.0 - rho) * f64::from(self.c).sqrt();
+        let beta = (1.0 - rho) * self.sqrt_c;
         if beta >= self.beta_max {
             return if self.beta_max < TABLE_BETA_MAX {
                 self.table[TABLE_POINTS - 1]

@@ -1213,7 +1213,7 @@ impl World {
         let now = self.tick;
         let hz = self.level.tick_hz;
         for i in 0..self.nodes.len() {
-            let id = self.arch.nodes[i].id.clone();
+            let id = &self.arch.nodes[i].id;
             let boot = ticks(self.level.components[self.nodes[i].comp].boot_s, hz);
             let rt = &mut self.nodes[i];
             let before = rt.booting.len();
@@ -1291,8 +1291,12 @@ impl World {
                     msgs.push(("failover", format!("{id}: the primary restarted")));
                 }
             }
-            for (k, m) in msgs {
-                self.push_event(k, Some(&id), m);
+            if !msgs.is_empty() {
+                // Cloned only when there is news: this loop runs for every node every tick.
+                let id = id.clone();
+                for (k, m) in msgs {
+                    self.push_event(k, Some(&id), m);
+                }
             }
         }
         self.run_autoscaling();
