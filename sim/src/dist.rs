@@ -100,6 +100,26 @@ impl Mix {
         self
     }
 
+    /// `shifted(m, v).scaled(f)` in one pass.
+    pub fn shifted_scaled(mut self, m: f64, v: f64, f: f64) -> Self {
+        for c in &mut self.c[..self.n] {
+            c.m += m;
+            c.v += v;
+            c.w *= f;
+        }
+        self
+    }
+
+    /// The mixture scaled to weight 1; zero time when it has no weight.
+    pub fn normalized(self) -> Self {
+        let w = self.weight();
+        if w > 0.0 {
+            self.scaled(1.0 / w)
+        } else {
+            Mix::zero()
+        }
+    }
+
     /// Adds a component, merging the closest pair when full.
     pub fn push(&mut self, comp: Comp) {
         if comp.w <= 0.0 {
@@ -121,16 +141,24 @@ impl Mix {
         self
     }
 
+    /// `self.plus(&other.scaled(f))`, without the intermediate copy.
+    pub fn plus_scaled(mut self, other: &Mix, f: f64) -> Self {
+        for &c in other.comps() {
+            self.push(Comp { w: c.w * f, ..c });
+        }
+        self
+    }
+
     /// Sequential composition: independent sums, weights multiplied.
     pub fn then(&self, other: &Mix) -> Self {
         // Most hops are one component: composing with one is a shift, with nothing to merge.
         if self.n == 1 {
             let a = self.c[0];
-            return other.shifted(a.m, a.v).scaled(a.w);
+            return other.shifted_scaled(a.m, a.v, a.w);
         }
         if other.n == 1 {
             let b = other.c[0];
-            return self.shifted(b.m, b.v).scaled(b.w);
+            return self.shifted_scaled(b.m, b.v, b.w);
         }
         let mut out = Mix::empty();
         for a in self.comps() {

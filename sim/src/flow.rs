@@ -472,11 +472,7 @@ impl World {
                     v: o.wait_var + cs2s[k] * svc[k] * svc[k],
                 });
             }
-            n.hop[k] = if mix.weight() > 0.0 {
-                mix.scaled(1.0 / mix.weight())
-            } else {
-                Mix::zero()
-            };
+            n.hop[k] = mix.normalized();
             n.proc[k] = alive * served_frac;
             if n.arr[k] > 0.0 {
                 n.fast_fail[k] = (n.fast_fail[k] + alive * drop_frac / n.arr[k]).min(1.0);
@@ -1004,7 +1000,7 @@ impl World {
                 let w = reach * (1.0 - f_eff);
                 ok += w;
                 if g <= 2 {
-                    out = out.plus(&mix.shifted(offset, 0.0).scaled(w));
+                    out = out.plus(&mix.shifted_scaled(offset, 0.0, w));
                 } else {
                     out.push(crate::dist::Comp {
                         w,
@@ -1017,11 +1013,7 @@ impl World {
             ed.fail[k] = f_eff;
             ed.resp[k] = Resp {
                 ok: ok.min(1.0),
-                mix: if out.weight() > 0.0 {
-                    out.scaled(1.0 / out.weight())
-                } else {
-                    Mix::zero()
-                },
+                mix: out.normalized(),
                 held,
                 held_var: mix_var,
                 fail_time: held,
@@ -1100,17 +1092,7 @@ impl World {
         let lv = std::sync::Arc::clone(&self.level);
         let ncls = lv.classes.len();
         let kind = self.arch.nodes[i].kind;
-        // Out-edges that carry the class, in a fixed buffer: this runs per node, class and tick.
-        let mut buf = [0usize; 128];
         for k in 0..ncls {
-            let mut n_carriers = 0;
-            for &e in &self.outs[i] {
-                if self.edges[e].carries[k] {
-                    buf[n_carriers] = e;
-                    n_carriers += 1;
-                }
-            }
-            let carriers = &buf[..n_carriers];
             // Downstream part: (ok, success mixture, mean held, variance held).
             let (ok_d, mix_d, held_d, var_d) = match kind {
                 Kind::Database | Kind::Queue => (1.0, Mix::zero(), 0.0, 0.0),
@@ -1118,7 +1100,7 @@ impl World {
                     let mut ok = 1.0;
                     let mut mix = Mix::zero();
                     let (mut held, mut var) = (0.0, 0.0);
-                    for &e in carriers {
+                    for e in self.carriers(i, k) {
                         let r = &self.edges[e].resp[k];
                         ok *= r.ok;
                         mix = mix.then(&r.mix);
@@ -1132,23 +1114,24 @@ impl World {
                         .cache
                         .as_ref()
                         .map_or(1.0, |c| c.miss_latency[k]);
-                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(carriers, k);
-                    let ok_m = if carriers.is_empty() { 0.0 } else { ok_m };
-                    let ok = (1.0 - miss) + miss * ok_m;
-                    let mut mix = Mix::point(0.0, 0.0).scaled(1.0 - miss);
-                    mix = mix.plus(&mix_m.scaled(miss * ok_m));
-                    let mix = if mix.weight() > 0.0 {
-                        mix.scaled(1.0 / mix.weight())
+                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(i, k);
+                    let ok_m = if self.carriers(i, k).next().is_none() {
+                        0.0
                     } else {
-                        Mix::zero()
+                        ok_m
                     };
+                    let ok = (1.0 - miss) + miss * ok_m;
+                    let mix = Mix::point(0.0, 0.0)
+                        .scaled(1.0 - miss)
+                        .plus_scaled(&mix_m, miss * ok_m)
+                        .normalized();
                     (ok, mix, miss * held_m, miss * var_m)
                 }
                 Kind::Client | Kind::LoadBalancer | Kind::RateLimiter => {
-                    if carriers.is_empty() {
+                    if self.carriers(i, k).next().is_none() {
                         (0.0, Mix::zero(), 0.0, 0.0)
                     } else {
-                        self.mixture_over(carriers, k)
+                        self.mixture_over(i, k)
                     }
                 }
             };
@@ -1177,29 +1160,38 @@ impl World {
         }
     }
 
-    /// A weighted mixture over edges that split a class (load balancers, caches' misses).
-    fn mixture_over(&self, carriers: &[usize], k: usize) -> (f64, Mix, f64, f64) {
-        let total: f64 = carriers.iter().map(|&e| self.edges[e].base[k]).sum();
-        let n = carriers.len().max(1) as f64;
+    /// Node `i`'s out-edges that carry class `k`.
+    fn carriers(&self, i: usize, k: usize) -> impl Iterator<Item = usize> + '_ {
+        self.outs[i]
+            .iter()
+            .copied()
+            .filter(move |&e| self.edges[e].carries[k])
+    }
+
+    /// A weighted mixture over node `i`'s edges that split class `k` (load balancers, caches'
+    /// misses).
+    fn mixture_over(&self, i: usize, k: usize) -> (f64, Mix, f64, f64) {
+        let total: f64 = self.carriers(i, k).map(|e| self.edges[e].base[k]).sum();
+        // Only an idle split weighs its edges evenly.
+        let even = if total > 0.0 {
+            0.0
+        } else {
+            1.0 / self.carriers(i, k).count().max(1) as f64
+        };
         let (mut ok, mut mix, mut held, mut var) = (0.0, Mix::empty(), 0.0, 0.0);
-        for &e in carriers {
+        for e in self.carriers(i, k) {
             let w = if total > 0.0 {
                 self.edges[e].base[k] / total
             } else {
-                1.0 / n
+                even
             };
             let r = &self.edges[e].resp[k];
             ok += w * r.ok;
-            mix = mix.plus(&r.mix.scaled(w * r.ok));
+            mix = mix.plus_scaled(&r.mix, w * r.ok);
             held += w * r.held;
             var += w * r.held_var;
         }
-        let mix = if mix.weight() > 0.0 {
-            mix.scaled(1.0 / mix.weight())
-        } else {
-            Mix::zero()
-        };
-        (ok, mix, held, var)
+        (ok, mix.normalized(), held, var)
     }
 
     /// Failed deliveries go back on the queue, or to the dead letters after `max_receives`.

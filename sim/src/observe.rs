@@ -200,7 +200,7 @@ impl World {
                     Origin::User => {
                         s.offered += offered;
                         s.goodput += offered * r.ok;
-                        mix = mix.plus(&r.mix.scaled(offered * r.ok));
+                        mix = mix.plus_scaled(&r.mix, offered * r.ok);
                     }
                     Origin::Bot => {
                         s.bot_offered += offered;
@@ -214,8 +214,9 @@ impl World {
         } else {
             0.0
         };
-        if mix.weight() > 0.0 && cap > 0.0 {
-            let mix = mix.scaled(1.0 / mix.weight());
+        let weight = mix.weight();
+        if weight > 0.0 && cap > 0.0 {
+            let mix = mix.scaled(1.0 / weight);
             mix.quantiles(&[0.5, 0.95, 0.99], cap, &mut self.p_guess);
             s.p50_ms = self.p_guess[0] * 1000.0;
             s.p95_ms = self.p_guess[1] * 1000.0;
