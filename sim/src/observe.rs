@@ -145,6 +145,7 @@ impl World {
         self.node_metrics();
         self.system_metrics();
         self.edge_metrics();
+        self.report_ids_stale = false;
         self.raise_alerts();
         let lv = std::sync::Arc::clone(&self.level);
         self.score.record(&lv, &self.report.system);
@@ -289,7 +290,9 @@ impl World {
                 "ok"
             };
             let m = &mut self.report.nodes[i];
-            set_str(&mut m.id, &n.id);
+            if self.report_ids_stale {
+                m.id.clone_from(&n.id);
+            }
             set_str(&mut m.state, state);
             m.up = if n.kind == Kind::Database {
                 db.map_or(0, |d| u32::from(d.primary_up) + d.replicas_up)
@@ -360,8 +363,10 @@ impl World {
                 0.0
             };
             let m = &mut self.report.edges[j];
-            set_str(&mut m.from, &a.from);
-            set_str(&mut m.to, &a.to);
+            if self.report_ids_stale {
+                m.from.clone_from(&a.from);
+                m.to.clone_from(&a.to);
+            }
             m.attempts_rps = attempts;
             m.retries_rps = e.retries_rps;
             m.failure = fail;

@@ -224,6 +224,9 @@ pub struct World {
     pub(crate) causes: crate::report::ErrorCauses,
     /// Last tick's p50/p95/p99, the warm start for this tick's quantile solve.
     pub(crate) p_guess: [f64; 3],
+    /// The report's node and edge ids no longer match the architecture (set by every change
+    /// to it): the ids are copied into the report only then, not every tick.
+    pub(crate) report_ids_stale: bool,
     /// Share of requests on the most popular key of the level's key space.
     pub(crate) zipf_top: f64,
     /// `costs[component × classes + class]`.
@@ -266,6 +269,7 @@ impl World {
             pending: Vec::new(),
             causes: crate::report::ErrorCauses::default(),
             p_guess: [0.0; 3],
+            report_ids_stale: true,
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
             costs: level
                 .components
@@ -749,6 +753,7 @@ impl World {
             .map(|(e, rt)| (e.from.clone(), e.to.clone(), rt))
             .collect();
         self.arch = next;
+        self.report_ids_stale = true;
         self.sync_runtime(old);
     }
 
