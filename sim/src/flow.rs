@@ -7,8 +7,6 @@
 // Per-class loops index several parallel per-class arrays at once; iterators would obscure that.
 #![allow(clippy::needless_range_loop)]
 
-use std::sync::Arc;
-
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
 use crate::level::{Kind, Op, Origin};
@@ -133,14 +131,15 @@ impl World {
 
     /// Admission, liveness and the node's own queue: fills `proc`, `fast_fail` and `hop`.
     fn process(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
+        // Borrowed field by field, not cloned: this runs for every node every tick.
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
         let kind = self.arch.nodes[i].kind;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let comp_ix = self.nodes[i].comp;
         let comp = &lv.components[comp_ix];
-        let costs = Arc::clone(&self.costs);
+        let costs = &*self.costs;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let mut adm = [0.0f64; 16];
         let mut rejected = 0.0;
@@ -317,13 +316,13 @@ impl World {
 
     /// Database: primary and replicas, a hot shard and the typical ones, replication lag.
     fn process_database(&mut self, i: usize, adm: &[f64]) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let comp_ix = self.nodes[i].comp;
         let comp = &lv.components[comp_ix];
-        let costs = Arc::clone(&self.costs);
+        let costs = &*self.costs;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let shards = f64::from(cfg.shards.unwrap_or(1));
         let q1 = self.top_key_share();
@@ -629,15 +628,15 @@ impl World {
     }
 
     fn update_hit_ratios(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let fetch_time = self.fetch_time(i);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
         let now = self.tick;
         let kind = self.arch.nodes[i].kind;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let up = self.nodes[i].up;
-        let fetch_time = self.fetch_time(i);
         let n = &mut self.nodes[i];
         let Some(c) = n.cache.as_mut() else { return };
         let reads: f64 = (0..ncls)
@@ -1089,8 +1088,7 @@ impl World {
     }
 
     fn node_response(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
-        let ncls = lv.classes.len();
+        let ncls = self.level.classes.len();
         let kind = self.arch.nodes[i].kind;
         for k in 0..ncls {
             // Downstream part: (ok, success mixture, mean held, variance held).

@@ -147,11 +147,10 @@ impl World {
         self.edge_metrics();
         self.report_ids_stale = false;
         self.raise_alerts();
-        let lv = std::sync::Arc::clone(&self.level);
-        self.score.record(&lv, &self.report.system);
-        if self.score.in_outage_too_long(&lv) {
+        self.score.record(&self.level, &self.report.system);
+        if self.score.in_outage_too_long(&self.level) {
             self.score.ended_in_outage = true;
-            self.ended = Some(self.score.result(&lv, self.tick + 1, false));
+            self.ended = Some(self.score.result(&self.level, self.tick + 1, false));
             let msg = self.end_message();
             self.push_event("end", None, msg);
         }
@@ -231,7 +230,7 @@ impl World {
     }
 
     fn node_metrics(&mut self) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         self.report
             .nodes
