@@ -946,8 +946,11 @@ impl World {
                 self.causes.breaker_open += attempts;
                 (1.0, FAST_FAIL_S, Mix::zero())
             } else {
-                let mix = r.mix.shifted(ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
-                let late = r.ok * mix.tail(tau);
+                let (shift_m, shift_v) = (ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
+                let mix = r.mix.shifted(shift_m, shift_v);
+                let tail =
+                    self.nodes[to].tail_memo[k].get_or(shift_m, shift_v, tau, || mix.tail(tau));
+                let late = r.ok * tail;
                 let f = ((1.0 - r.ok) + late).clamp(0.0, 1.0);
                 let ft = if f > 0.0 {
                     ((1.0 - r.ok) * (r.fail_time + ed.rtt) + late * tau) / f
@@ -1139,6 +1142,7 @@ impl World {
             let ok = (1.0 - ff) * ok_d;
             let mix = hop.then(&mix_d);
             let (own, hop_var) = hop.mean_var();
+            n.tail_memo[k].clear();
             n.resp[k] = Resp {
                 ok,
                 mix,

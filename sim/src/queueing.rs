@@ -111,7 +111,8 @@ impl ErlangTable {
             };
         }
         let pos = beta / self.beta_max * (TABLE_POINTS - 1) as f64;
-        let i = (pos as usize).min(TABLE_POINTS - 2);
+        // Through u32: the same index for every pos here ([0, 95]), with a cheaper conversion.
+        let i = (pos as u32 as usize).min(TABLE_POINTS - 2);
         let f = pos - i as f64;
         table[i] * (1.0 - f) + table[i + 1] * f
     }

@@ -55,6 +55,40 @@ impl Default for Resp {
     }
 }
 
+/// P(T > tau) of a node's response shifted by an edge's (mean, variance) delay, remembered for
+/// the next caller with bit-identical arguments. The key compares bits, so a hit returns exactly
+/// what the computation would.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TailMemo {
+    /// `(shift mean, shift variance, tau)` as bits, when the memo holds a value.
+    key: Option<[u64; 3]>,
+    tail: f64,
+}
+
+impl TailMemo {
+    /// The remembered tail for these arguments, else `compute()`, remembered.
+    pub(crate) fn get_or(
+        &mut self,
+        shift_m: f64,
+        shift_v: f64,
+        tau: f64,
+        compute: impl FnOnce() -> f64,
+    ) -> f64 {
+        let key = [shift_m.to_bits(), shift_v.to_bits(), tau.to_bits()];
+        if self.key == Some(key) {
+            return self.tail;
+        }
+        self.tail = compute();
+        self.key = Some(key);
+        self.tail
+    }
+
+    /// Forgets the value (the response it was computed from changed).
+    pub(crate) fn clear(&mut self) {
+        self.key = None;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct CacheRt {
     pub pop: Popularity,
@@ -131,6 +165,9 @@ pub(crate) struct NodeRt {
     pub fast_fail: Vec<f64>,
     pub hop: Vec<Mix>,
     pub resp: Vec<Resp>,
+    /// Per class: the last tail probability asked of `resp`, for callers with the same shift
+    /// and timeout (parallel callers of one node usually are). Cleared whenever `resp` changes.
+    pub tail_memo: Vec<TailMemo>,
     pub down_mean: Vec<f64>,
     pub down_var: Vec<f64>,
     pub rho: f64,
@@ -839,6 +876,7 @@ impl World {
             fast_fail: vec![0.0; ncls],
             hop: vec![Mix::zero(); ncls],
             resp: vec![Resp::default(); ncls],
+            tail_memo: vec![TailMemo::default(); ncls],
             down_mean: vec![0.0; ncls],
             down_var: vec![0.0; ncls],
             rho: 0.0,
