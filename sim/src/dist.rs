@@ -199,11 +199,13 @@ impl Mix {
         let mut all = [Comp::default(); K + 1];
         all[..K].copy_from_slice(&self.c);
         all[K] = extra;
-        let (mut bi, mut bj, mut best) = (0, 1, f64::INFINITY);
+        // The closest pair by |mᵢ − mⱼ| / max(mᵢ + mⱼ, 1e-9), first in (i, j) order on ties,
+        // kept as (numerator, denominator): `closer` orders the quotients as dividing would.
+        let (mut bi, mut bj, mut best) = (0, 1, (f64::INFINITY, 1.0));
         for i in 0..=K {
             for j in i + 1..=K {
-                let d = (all[i].m - all[j].m).abs() / (all[i].m + all[j].m).max(1e-9);
-                if d < best {
+                let d = ((all[i].m - all[j].m).abs(), (all[i].m + all[j].m).max(1e-9));
+                if closer(d, best) {
                     best = d;
                     bi = i;
                     bj = j;
@@ -415,6 +417,24 @@ fn ln_bounds(x: f64) -> Option<(f64, f64)> {
     let lo = e as f64 * std::f64::consts::LN_2 + series;
     let rest = 2.0 * u2 * u2 * u2 * u / (7.0 * (1.0 - u2));
     Some((lo, lo + rest))
+}
+
+/// Whether the quotient a.0/a.1 is below b.0/b.1 (denominators positive), exactly as comparing
+/// the two rounded divisions would say, mostly without dividing: when the cross products differ
+/// by more than rounding could bridge, rounding (monotone) keeps their order strictly; near ties
+/// it divides. A product below 1e-280 may have lost precision to underflow, so it only decides
+/// when it is the smaller side.
+fn closer(a: (f64, f64), b: (f64, f64)) -> bool {
+    const TINY: f64 = 1e-280;
+    let lhs = a.0 * b.1;
+    let rhs = b.0 * a.1;
+    if rhs >= TINY && lhs < rhs * (1.0 - 1e-12) {
+        return true;
+    }
+    if lhs >= TINY && lhs > rhs * (1.0 + 1e-12) {
+        return false;
+    }
+    a.0 / a.1 < b.0 / b.1
 }
 
 /// Variance floor relative to the mean: a zero-variance delay is a step the Gamma fit can't make.
