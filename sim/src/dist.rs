@@ -216,11 +216,13 @@ impl Mix {
         let w = a.w + b.w;
         let m = (a.w * a.m + b.w * b.m) / w;
         let v = (a.w * (a.v + (a.m - m).powi(2)) + b.w * (b.v + (b.m - m).powi(2))) / w;
-        all[bi] = Comp { w, m, v };
+        // Written straight into place: storing the merged component into `all` and copying it
+        // back costs a store-forwarding stall.
+        let merged = Comp { w, m, v };
         let mut k = 0;
         for (i, c) in all.iter().enumerate() {
             if i != bj {
-                self.c[k] = *c;
+                self.c[k] = if i == bi { merged } else { *c };
                 k += 1;
             }
         }
