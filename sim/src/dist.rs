@@ -143,10 +143,26 @@ impl Mix {
 
     /// `self.plus(&other.scaled(f))`, without the intermediate copy.
     pub fn plus_scaled(mut self, other: &Mix, f: f64) -> Self {
+        self.add_scaled(other, f);
+        self
+    }
+
+    /// In place: `*self = self.plus(&other.scaled(f))`.
+    pub fn add_scaled(&mut self, other: &Mix, f: f64) {
         for &c in other.comps() {
             self.push(Comp { w: c.w * f, ..c });
         }
-        self
+    }
+
+    /// In place: `*self = self.plus(&other.shifted_scaled(m, v, f))`.
+    pub fn add_shifted_scaled(&mut self, other: &Mix, m: f64, v: f64, f: f64) {
+        for &c in other.comps() {
+            self.push(Comp {
+                w: c.w * f,
+                m: c.m + m,
+                v: c.v + v,
+            });
+        }
     }
 
     /// Sequential composition: independent sums, weights multiplied.

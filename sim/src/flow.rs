@@ -1002,7 +1002,7 @@ impl World {
                 let w = reach * (1.0 - f_eff);
                 ok += w;
                 if g <= 2 {
-                    out = out.plus(&mix.shifted_scaled(offset, 0.0, w));
+                    out.add_shifted_scaled(&mix, offset, 0.0, w);
                 } else {
                     out.push(crate::dist::Comp {
                         w,
@@ -1189,7 +1189,7 @@ impl World {
             };
             let r = &self.edges[e].resp[k];
             ok += w * r.ok;
-            mix = mix.plus_scaled(&r.mix, w * r.ok);
+            mix.add_scaled(&r.mix, w * r.ok);
             held += w * r.held;
             var += w * r.held_var;
         }

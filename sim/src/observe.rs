@@ -200,7 +200,7 @@ impl World {
                     Origin::User => {
                         s.offered += offered;
                         s.goodput += offered * r.ok;
-                        mix = mix.plus_scaled(&r.mix, offered * r.ok);
+                        mix.add_scaled(&r.mix, offered * r.ok);
                     }
                     Origin::Bot => {
                         s.bot_offered += offered;
