@@ -100,14 +100,21 @@ impl Mix {
         self
     }
 
-    /// `shifted(m, v).scaled(f)` in one pass.
-    pub fn shifted_scaled(mut self, m: f64, v: f64, f: f64) -> Self {
-        for c in &mut self.c[..self.n] {
-            c.m += m;
-            c.v += v;
-            c.w *= f;
+    /// `shifted(m, v).scaled(f)` in one pass, each component written whole into a fresh
+    /// mixture (updating a copy field by field stalls the copies that follow).
+    pub fn shifted_scaled(&self, m: f64, v: f64, f: f64) -> Self {
+        let mut out = Mix {
+            n: self.n,
+            c: [Comp::default(); K],
+        };
+        for (o, c) in out.c.iter_mut().zip(self.comps()) {
+            *o = Comp {
+                w: c.w * f,
+                m: c.m + m,
+                v: c.v + v,
+            };
         }
-        self
+        out
     }
 
     /// The mixture scaled to weight 1; zero time when it has no weight.
