@@ -84,37 +84,39 @@ impl Mix {
     }
 
     /// Adds an independent delay (mean, variance) to every component.
-    pub fn shifted(mut self, m: f64, v: f64) -> Self {
-        for c in &mut self.c[..self.n] {
-            c.m += m;
-            c.v += v;
-        }
-        self
+    pub fn shifted(&self, m: f64, v: f64) -> Self {
+        self.mapped(|c| Comp {
+            w: c.w,
+            m: c.m + m,
+            v: c.v + v,
+        })
     }
 
     /// Multiplies every weight by `f`.
-    pub fn scaled(mut self, f: f64) -> Self {
-        for c in &mut self.c[..self.n] {
-            c.w *= f;
-        }
-        self
+    pub fn scaled(&self, f: f64) -> Self {
+        self.mapped(|c| Comp { w: c.w * f, ..c })
     }
 
-    /// `shifted(m, v).scaled(f)` in one pass, each component written whole into a fresh
-    /// mixture (updating a copy field by field stalls the copies that follow).
-    pub fn shifted_scaled(&self, m: f64, v: f64, f: f64) -> Self {
+    /// A fresh mixture of `each` applied to every component, each written whole: updating a
+    /// copy field by field stalls the wide copies that follow.
+    fn mapped(&self, each: impl Fn(Comp) -> Comp) -> Self {
         let mut out = Mix {
             n: self.n,
             c: [Comp::default(); K],
         };
-        for (o, c) in out.c.iter_mut().zip(self.comps()) {
-            *o = Comp {
-                w: c.w * f,
-                m: c.m + m,
-                v: c.v + v,
-            };
+        for (o, &c) in out.c.iter_mut().zip(self.comps()) {
+            *o = each(c);
         }
         out
+    }
+
+    /// `shifted(m, v).scaled(f)` in one pass.
+    pub fn shifted_scaled(&self, m: f64, v: f64, f: f64) -> Self {
+        self.mapped(|c| Comp {
+            w: c.w * f,
+            m: c.m + m,
+            v: c.v + v,
+        })
     }
 
     /// The mixture scaled to weight 1; zero time when it has no weight.

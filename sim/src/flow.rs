@@ -938,7 +938,8 @@ impl World {
                 continue;
             }
             let attempts: f64 = (0..=gens).map(|g| ed.by_gen[g * ncls + k]).sum();
-            let r = self.nodes[to].resp[k];
+            // The callee's response is read in place, not copied whole.
+            let (r_ok, r_fail_time) = (self.nodes[to].resp[k].ok, self.nodes[to].resp[k].fail_time);
             let (f, fail_time, mix) = if ed.cut {
                 self.causes.partition += attempts;
                 (1.0, tau, Mix::zero())
@@ -947,13 +948,13 @@ impl World {
                 (1.0, FAST_FAIL_S, Mix::zero())
             } else {
                 let (shift_m, shift_v) = (ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
-                let mix = r.mix.shifted(shift_m, shift_v);
+                let mix = self.nodes[to].resp[k].mix.shifted(shift_m, shift_v);
                 let tail =
                     self.nodes[to].tail_memo[k].get_or(shift_m, shift_v, tau, || mix.tail(tau));
-                let late = r.ok * tail;
-                let f = ((1.0 - r.ok) + late).clamp(0.0, 1.0);
+                let late = r_ok * tail;
+                let f = ((1.0 - r_ok) + late).clamp(0.0, 1.0);
                 let ft = if f > 0.0 {
-                    ((1.0 - r.ok) * (r.fail_time + ed.rtt) + late * tau) / f
+                    ((1.0 - r_ok) * (r_fail_time + ed.rtt) + late * tau) / f
                 } else {
                     0.0
                 };
