@@ -220,16 +220,20 @@ impl Mix {
         tail / w
     }
 
+    /// Merges the closest pair among the K components and `extra` (which comes last), keeping
+    /// the order of the rest. Works in place on the means and components: copying components
+    /// into a scratch array right after they were stored stalls store forwarding.
     fn merge_closest_with(&mut self, extra: Comp) {
-        let mut all = [Comp::default(); K + 1];
-        all[..K].copy_from_slice(&self.c);
-        all[K] = extra;
+        let mut ms = [extra.m; K + 1];
+        for (x, c) in ms.iter_mut().zip(&self.c) {
+            *x = c.m;
+        }
         // The closest pair by |mᵢ − mⱼ| / max(mᵢ + mⱼ, 1e-9), first in (i, j) order on ties,
         // kept as (numerator, denominator): `closer` orders the quotients as dividing would.
         let (mut bi, mut bj, mut best) = (0, 1, (f64::INFINITY, 1.0));
         for i in 0..=K {
             for j in i + 1..=K {
-                let d = ((all[i].m - all[j].m).abs(), (all[i].m + all[j].m).max(1e-9));
+                let d = ((ms[i] - ms[j]).abs(), (ms[i] + ms[j]).max(1e-9));
                 if closer(d, best) {
                     best = d;
                     bi = i;
@@ -237,19 +241,16 @@ impl Mix {
                 }
             }
         }
-        let (a, b) = (all[bi], all[bj]);
+        // bi < bj ≤ K: the merged component takes bi's place; bj leaves, the rest move up.
+        let a = self.c[bi];
+        let b = if bj < K { self.c[bj] } else { extra };
         let w = a.w + b.w;
         let m = (a.w * a.m + b.w * b.m) / w;
         let v = (a.w * (a.v + (a.m - m).powi(2)) + b.w * (b.v + (b.m - m).powi(2))) / w;
-        // Written straight into place: storing the merged component into `all` and copying it
-        // back costs a store-forwarding stall.
-        let merged = Comp { w, m, v };
-        let mut k = 0;
-        for (i, c) in all.iter().enumerate() {
-            if i != bj {
-                self.c[k] = if i == bi { merged } else { *c };
-                k += 1;
-            }
+        self.c[bi] = Comp { w, m, v };
+        if bj < K {
+            self.c.copy_within(bj + 1.., bj);
+            self.c[K - 1] = extra;
         }
         self.n = K;
     }
