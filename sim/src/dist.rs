@@ -63,33 +63,70 @@ impl Mix {
 
     /// Variance of the normalized mixture.
     pub fn var(&self) -> f64 {
+        self.mean_var().1
+    }
+
+    /// Mean and variance of the normalized mixture, the same numbers as `mean()` and `var()`
+    /// from one pass over the weights.
+    pub fn mean_var(&self) -> (f64, f64) {
         let w = self.weight();
         if w <= 0.0 {
-            return 0.0;
+            return (0.0, 0.0);
         }
-        let m = self.mean();
-        self.comps()
+        let m = self.comps().iter().map(|c| c.w * c.m).sum::<f64>() / w;
+        let v = self
+            .comps()
             .iter()
             .map(|c| c.w * (c.v + (c.m - m) * (c.m - m)))
             .sum::<f64>()
-            / w
+            / w;
+        (m, v)
     }
 
     /// Adds an independent delay (mean, variance) to every component.
-    pub fn shifted(mut self, m: f64, v: f64) -> Self {
-        for c in &mut self.c[..self.n] {
-            c.m += m;
-            c.v += v;
-        }
-        self
+    pub fn shifted(&self, m: f64, v: f64) -> Self {
+        self.mapped(|c| Comp {
+            w: c.w,
+            m: c.m + m,
+            v: c.v + v,
+        })
     }
 
     /// Multiplies every weight by `f`.
-    pub fn scaled(mut self, f: f64) -> Self {
-        for c in &mut self.c[..self.n] {
-            c.w *= f;
+    pub fn scaled(&self, f: f64) -> Self {
+        self.mapped(|c| Comp { w: c.w * f, ..c })
+    }
+
+    /// A fresh mixture of `each` applied to every component, each written whole: updating a
+    /// copy field by field stalls the wide copies that follow.
+    fn mapped(&self, each: impl Fn(Comp) -> Comp) -> Self {
+        let mut out = Mix {
+            n: self.n,
+            c: [Comp::default(); K],
+        };
+        for (o, &c) in out.c.iter_mut().zip(self.comps()) {
+            *o = each(c);
         }
-        self
+        out
+    }
+
+    /// `shifted(m, v).scaled(f)` in one pass.
+    pub fn shifted_scaled(&self, m: f64, v: f64, f: f64) -> Self {
+        self.mapped(|c| Comp {
+            w: c.w * f,
+            m: c.m + m,
+            v: c.v + v,
+        })
+    }
+
+    /// The mixture scaled to weight 1; zero time when it has no weight.
+    pub fn normalized(self) -> Self {
+        let w = self.weight();
+        if w > 0.0 {
+            self.scaled(1.0 / w)
+        } else {
+            Mix::zero()
+        }
     }
 
     /// Adds a component, merging the closest pair when full.
@@ -113,16 +150,40 @@ impl Mix {
         self
     }
 
+    /// `self.plus(&other.scaled(f))`, without the intermediate copy.
+    pub fn plus_scaled(mut self, other: &Mix, f: f64) -> Self {
+        self.add_scaled(other, f);
+        self
+    }
+
+    /// In place: `*self = self.plus(&other.scaled(f))`.
+    pub fn add_scaled(&mut self, other: &Mix, f: f64) {
+        for &c in other.comps() {
+            self.push(Comp { w: c.w * f, ..c });
+        }
+    }
+
+    /// In place: `*self = self.plus(&other.shifted_scaled(m, v, f))`.
+    pub fn add_shifted_scaled(&mut self, other: &Mix, m: f64, v: f64, f: f64) {
+        for &c in other.comps() {
+            self.push(Comp {
+                w: c.w * f,
+                m: c.m + m,
+                v: c.v + v,
+            });
+        }
+    }
+
     /// Sequential composition: independent sums, weights multiplied.
     pub fn then(&self, other: &Mix) -> Self {
         // Most hops are one component: composing with one is a shift, with nothing to merge.
         if self.n == 1 {
             let a = self.c[0];
-            return other.shifted(a.m, a.v).scaled(a.w);
+            return other.shifted_scaled(a.m, a.v, a.w);
         }
         if other.n == 1 {
             let b = other.c[0];
-            return self.shifted(b.m, b.v).scaled(b.w);
+            return self.shifted_scaled(b.m, b.v, b.w);
         }
         let mut out = Mix::empty();
         for a in self.comps() {
@@ -151,41 +212,45 @@ impl Mix {
                 continue;
             }
             let (k, theta) = shape(c.m, c.v);
-            // Gamma Chernoff bound for t > kθ: P(T > t) ≤ (t/kθ)^k · e^{k − t/θ}.
-            if t > c.m && k * (t / c.m).ln() + k - t / theta < -27.6 {
+            if t > c.m && chernoff_negligible(k, t / c.m, t / theta) {
                 continue;
             }
-            tail += c.w * (1.0 - gamma_cdf(t, c.m, c.v));
+            tail += c.w * (1.0 - Gamma::from_shape(k, theta).cdf(t));
         }
         tail / w
     }
 
+    /// Merges the closest pair among the K components and `extra` (which comes last), keeping
+    /// the order of the rest. Works in place on the means and components: copying components
+    /// into a scratch array right after they were stored stalls store forwarding.
     fn merge_closest_with(&mut self, extra: Comp) {
-        let mut all = [Comp::default(); K + 1];
-        all[..K].copy_from_slice(&self.c);
-        all[K] = extra;
-        let (mut bi, mut bj, mut best) = (0, 1, f64::INFINITY);
+        let mut ms = [extra.m; K + 1];
+        for (x, c) in ms.iter_mut().zip(&self.c) {
+            *x = c.m;
+        }
+        // The closest pair by |mᵢ − mⱼ| / max(mᵢ + mⱼ, 1e-9), first in (i, j) order on ties,
+        // kept as (numerator, denominator): `closer` orders the quotients as dividing would.
+        let (mut bi, mut bj, mut best) = (0, 1, (f64::INFINITY, 1.0));
         for i in 0..=K {
             for j in i + 1..=K {
-                let d = (all[i].m - all[j].m).abs() / (all[i].m + all[j].m).max(1e-9);
-                if d < best {
+                let d = ((ms[i] - ms[j]).abs(), (ms[i] + ms[j]).max(1e-9));
+                if closer(d, best) {
                     best = d;
                     bi = i;
                     bj = j;
                 }
             }
         }
-        let (a, b) = (all[bi], all[bj]);
+        // bi < bj ≤ K: the merged component takes bi's place; bj leaves, the rest move up.
+        let a = self.c[bi];
+        let b = if bj < K { self.c[bj] } else { extra };
         let w = a.w + b.w;
         let m = (a.w * a.m + b.w * b.m) / w;
         let v = (a.w * (a.v + (a.m - m).powi(2)) + b.w * (b.v + (b.m - m).powi(2))) / w;
-        all[bi] = Comp { w, m, v };
-        let mut k = 0;
-        for (i, c) in all.iter().enumerate() {
-            if i != bj {
-                self.c[k] = *c;
-                k += 1;
-            }
+        self.c[bi] = Comp { w, m, v };
+        if bj < K {
+            self.c.copy_within(bj + 1.., bj);
+            self.c[K - 1] = extra;
         }
         self.n = K;
     }
@@ -203,34 +268,84 @@ impl Mix {
             / w
     }
 
-    fn pdf(&self, t: f64) -> f64 {
-        let w = self.weight();
-        if w <= 0.0 {
-            return 0.0;
-        }
-        self.comps()
-            .iter()
-            .map(|c| c.w * gamma_pdf(t, c.m, c.v))
-            .sum::<f64>()
-            / w
-    }
-
     /// The p-quantile of the mixture conditioned on T ≤ `cap` (successes within a timeout),
     /// by Newton from `guess`, safeguarded by bisection.
     pub fn quantile(&self, p: f64, cap: f64, guess: f64) -> f64 {
-        if self.weight() <= 0.0 {
-            return 0.0;
+        let mut out = [guess];
+        self.quantiles(&[p], cap, &mut out);
+        out[0]
+    }
+
+    /// Several quantiles at once: `ts[j]` holds the warm start for `ps[j]` and receives its
+    /// answer, each exactly as `quantile` finds it. The components' Gamma fits and the mass
+    /// within `cap` are worked out once for all of them.
+    pub fn quantiles(&self, ps: &[f64], cap: f64, ts: &mut [f64]) {
+        let w = self.weight();
+        if w <= 0.0 {
+            ts.fill(0.0);
+            return;
         }
-        let f_cap = self.cdf(cap).max(1e-12);
-        let target = p * f_cap;
+        let fits = GammaFits::new(self, w);
+        let f_cap = fits.cdf_pdf(cap).0.max(1e-12);
+        let mean = self.mean();
+        for (&p, t) in ps.iter().zip(ts.iter_mut()) {
+            *t = fits.solve(p * f_cap, cap, *t, mean);
+        }
+    }
+}
+
+/// A normalized mixture's components as Gamma fits, ready for repeated CDF and density
+/// evaluations (the quantile solver's inner loop).
+struct GammaFits {
+    n: usize,
+    w: [f64; K],
+    fit: [Option<Gamma>; K],
+    total: f64,
+}
+
+impl GammaFits {
+    /// `total` is the mixture's weight.
+    fn new(mix: &Mix, total: f64) -> Self {
+        let mut fits = Self {
+            n: mix.n,
+            w: [0.0; K],
+            fit: [None; K],
+            total,
+        };
+        for (j, c) in mix.comps().iter().enumerate() {
+            fits.w[j] = c.w;
+            fits.fit[j] = (c.m > 0.0).then(|| Gamma::new(c.m, c.v));
+        }
+        fits
+    }
+
+    /// The mixture's CDF and density at `t`: the same sums, term for term, as `Mix::cdf` and
+    /// a density pass, from one cube root per component.
+    fn cdf_pdf(&self, t: f64) -> (f64, f64) {
+        let (mut f, mut d) = (-0.0, -0.0);
+        for j in 0..self.n {
+            let (cf, pf) = match &self.fit[j] {
+                None => (1.0, 0.0),
+                Some(_) if t <= 0.0 => (0.0, 0.0),
+                Some(g) => g.cdf_pdf(t),
+            };
+            f += self.w[j] * cf;
+            d += self.w[j] * pf;
+        }
+        (f / self.total, d / self.total)
+    }
+
+    /// The t where the CDF reaches `target`, by Newton from `guess`, safeguarded by bisection.
+    fn solve(&self, target: f64, cap: f64, guess: f64, mean: f64) -> f64 {
         let (mut lo, mut hi) = (0.0, cap);
         let mut t = if guess > 0.0 && guess < cap {
             guess
         } else {
-            self.mean().min(cap * 0.5)
+            mean.min(cap * 0.5)
         };
         for _ in 0..40 {
-            let f = self.cdf(t) - target;
+            let (cdf, d) = self.cdf_pdf(t);
+            let f = cdf - target;
             if f.abs() < 1e-7 {
                 return t;
             }
@@ -239,7 +354,6 @@ impl Mix {
             } else {
                 hi = t;
             }
-            let d = self.pdf(t);
             let next = if d > 0.0 { t - f / d } else { f64::NAN };
             t = if next.is_finite() && next > lo && next < hi {
                 next
@@ -252,6 +366,103 @@ impl Mix {
         }
         t
     }
+}
+
+/// A Gamma distribution fitted to a mean and variance, with the constants its Wilson–Hilferty
+/// CDF and density need.
+#[derive(Debug, Clone, Copy)]
+struct Gamma {
+    /// Standard deviation of the cube root: √(1/(9k)).
+    s: f64,
+    /// Mean of the cube root: 1 − 1/(9k).
+    mid: f64,
+    /// kθ, the scale the cube root is taken at.
+    scale: f64,
+}
+
+impl Gamma {
+    fn new(m: f64, v: f64) -> Self {
+        let (k, theta) = shape(m, v);
+        Self::from_shape(k, theta)
+    }
+
+    fn from_shape(k: f64, theta: f64) -> Self {
+        Self {
+            s: (1.0 / (9.0 * k)).sqrt(),
+            mid: 1.0 - 1.0 / (9.0 * k),
+            scale: k * theta,
+        }
+    }
+
+    /// P(T ≤ t) for t > 0.
+    fn cdf(&self, t: f64) -> f64 {
+        let z = ((t / self.scale).cbrt() - self.mid) / self.s;
+        normal_cdf(z)
+    }
+
+    /// P(T ≤ t) and the density at t, for t > 0.
+    fn cdf_pdf(&self, t: f64) -> (f64, f64) {
+        let root = (t / self.scale).cbrt();
+        let z = (root - self.mid) / self.s;
+        let dz = root / (3.0 * t * self.s);
+        let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt() * dz;
+        (normal_cdf(z), pdf)
+    }
+}
+
+/// Whether the Gamma Chernoff bound for t > kθ, P(T > t) ≤ (t/kθ)^k · e^{k − t/θ}, is below
+/// 1e-12: `k·ln(ratio) + k − t_over_theta < −27.6`, with `ratio` = t/m > 1. Most calls are far
+/// from the threshold, where bounds on the logarithm decide without computing it; near it the
+/// logarithm is computed, so the answer is always the exact expression's.
+fn chernoff_negligible(k: f64, ratio: f64, t_over_theta: f64) -> bool {
+    const THRESHOLD: f64 = -27.6;
+    if let Some((lo, hi)) = ln_bounds(ratio) {
+        // Rounding in either expression is far below this slack.
+        let slack = 1e-9 * (k * hi.abs() + k + t_over_theta.abs() + 27.6);
+        if k * hi + k - t_over_theta < THRESHOLD - slack {
+            return true;
+        }
+        if k * lo + k - t_over_theta > THRESHOLD + slack {
+            return false;
+        }
+    }
+    k * ratio.ln() + k - t_over_theta < THRESHOLD
+}
+
+/// Bounds on ln x for a normal x > 1, within 2e-4 of each other: x = 2^e·f with f in [1, 2),
+/// and ln f = 2·atanh(u), u = (f−1)/(f+1) < 1/3, whose series has positive terms; three terms
+/// bound it from below, and the rest is at most 2u⁷/(7(1−u²)).
+fn ln_bounds(x: f64) -> Option<(f64, f64)> {
+    if !(x.is_normal() && x > 1.0) {
+        return None;
+    }
+    let bits = x.to_bits();
+    let e = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    let f = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let u = (f - 1.0) / (f + 1.0);
+    let u2 = u * u;
+    let series = 2.0 * u * (1.0 + u2 * (1.0 / 3.0 + u2 * 0.2));
+    let lo = e as f64 * std::f64::consts::LN_2 + series;
+    let rest = 2.0 * u2 * u2 * u2 * u / (7.0 * (1.0 - u2));
+    Some((lo, lo + rest))
+}
+
+/// Whether the quotient a.0/a.1 is below b.0/b.1 (denominators positive), exactly as comparing
+/// the two rounded divisions would say, mostly without dividing: when the cross products differ
+/// by more than rounding could bridge, rounding (monotone) keeps their order strictly; near ties
+/// it divides. A product below 1e-280 may have lost precision to underflow, so it only decides
+/// when it is the smaller side.
+fn closer(a: (f64, f64), b: (f64, f64)) -> bool {
+    const TINY: f64 = 1e-280;
+    let lhs = a.0 * b.1;
+    let rhs = b.0 * a.1;
+    if rhs >= TINY && lhs < rhs * (1.0 - 1e-12) {
+        return true;
+    }
+    if lhs >= TINY && lhs > rhs * (1.0 + 1e-12) {
+        return false;
+    }
+    a.0 / a.1 < b.0 / b.1
 }
 
 /// Variance floor relative to the mean: a zero-variance delay is a step the Gamma fit can't make.
@@ -270,22 +481,7 @@ pub fn gamma_cdf(t: f64, m: f64, v: f64) -> f64 {
     if t <= 0.0 {
         return 0.0;
     }
-    let (k, theta) = shape(m, v);
-    let s = (1.0 / (9.0 * k)).sqrt();
-    let z = ((t / (k * theta)).cbrt() - (1.0 - 1.0 / (9.0 * k))) / s;
-    normal_cdf(z)
-}
-
-fn gamma_pdf(t: f64, m: f64, v: f64) -> f64 {
-    if m <= 0.0 || t <= 0.0 {
-        return 0.0;
-    }
-    let (k, theta) = shape(m, v);
-    let s = (1.0 / (9.0 * k)).sqrt();
-    let u = t / (k * theta);
-    let z = (u.cbrt() - (1.0 - 1.0 / (9.0 * k))) / s;
-    let dz = u.cbrt() / (3.0 * t * s);
-    (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt() * dz
+    Gamma::new(m, v).cdf(t)
 }
 
 /// Standard normal CDF.

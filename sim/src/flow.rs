@@ -7,8 +7,6 @@
 // Per-class loops index several parallel per-class arrays at once; iterators would obscure that.
 #![allow(clippy::needless_range_loop)]
 
-use std::sync::Arc;
-
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
 use crate::level::{Kind, Op, Origin};
@@ -133,14 +131,15 @@ impl World {
 
     /// Admission, liveness and the node's own queue: fills `proc`, `fast_fail` and `hop`.
     fn process(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
+        // Borrowed field by field, not cloned: this runs for every node every tick.
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
         let kind = self.arch.nodes[i].kind;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let comp_ix = self.nodes[i].comp;
         let comp = &lv.components[comp_ix];
-        let costs = Arc::clone(&self.costs);
+        let costs = &*self.costs;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let mut adm = [0.0f64; 16];
         let mut rejected = 0.0;
@@ -317,13 +316,13 @@ impl World {
 
     /// Database: primary and replicas, a hot shard and the typical ones, replication lag.
     fn process_database(&mut self, i: usize, adm: &[f64]) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let comp_ix = self.nodes[i].comp;
         let comp = &lv.components[comp_ix];
-        let costs = Arc::clone(&self.costs);
+        let costs = &*self.costs;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let shards = f64::from(cfg.shards.unwrap_or(1));
         let q1 = self.top_key_share();
@@ -472,11 +471,7 @@ impl World {
                     v: o.wait_var + cs2s[k] * svc[k] * svc[k],
                 });
             }
-            n.hop[k] = if mix.weight() > 0.0 {
-                mix.scaled(1.0 / mix.weight())
-            } else {
-                Mix::zero()
-            };
+            n.hop[k] = mix.normalized();
             n.proc[k] = alive * served_frac;
             if n.arr[k] > 0.0 {
                 n.fast_fail[k] = (n.fast_fail[k] + alive * drop_frac / n.arr[k]).min(1.0);
@@ -633,15 +628,15 @@ impl World {
     }
 
     fn update_hit_ratios(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let fetch_time = self.fetch_time(i);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         let dt = self.dt;
         let now = self.tick;
         let kind = self.arch.nodes[i].kind;
-        let cfg = self.arch.nodes[i].config.clone();
+        let cfg = &self.arch.nodes[i].config;
         let itype = &lv.instance_types[self.nodes[i].itype];
         let up = self.nodes[i].up;
-        let fetch_time = self.fetch_time(i);
         let n = &mut self.nodes[i];
         let Some(c) = n.cache.as_mut() else { return };
         let reads: f64 = (0..ncls)
@@ -943,7 +938,8 @@ impl World {
                 continue;
             }
             let attempts: f64 = (0..=gens).map(|g| ed.by_gen[g * ncls + k]).sum();
-            let r = self.nodes[to].resp[k];
+            // The callee's response is read in place, not copied whole.
+            let (r_ok, r_fail_time) = (self.nodes[to].resp[k].ok, self.nodes[to].resp[k].fail_time);
             let (f, fail_time, mix) = if ed.cut {
                 self.causes.partition += attempts;
                 (1.0, tau, Mix::zero())
@@ -951,11 +947,14 @@ impl World {
                 self.causes.breaker_open += attempts;
                 (1.0, FAST_FAIL_S, Mix::zero())
             } else {
-                let mix = r.mix.shifted(ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
-                let late = r.ok * mix.tail(tau);
-                let f = ((1.0 - r.ok) + late).clamp(0.0, 1.0);
+                let (shift_m, shift_v) = (ed.rtt + ed.pool_wait.0, ed.pool_wait.1);
+                let mix = self.nodes[to].resp[k].mix.shifted(shift_m, shift_v);
+                let tail =
+                    self.nodes[to].tail_memo[k].get_or(shift_m, shift_v, tau, || mix.tail(tau));
+                let late = r_ok * tail;
+                let f = ((1.0 - r_ok) + late).clamp(0.0, 1.0);
                 let ft = if f > 0.0 {
-                    ((1.0 - r.ok) * (r.fail_time + ed.rtt) + late * tau) / f
+                    ((1.0 - r_ok) * (r_fail_time + ed.rtt) + late * tau) / f
                 } else {
                     0.0
                 };
@@ -980,7 +979,8 @@ impl World {
             let mut held = 0.0;
             let mut offset = 0.0;
             let mut reach = 1.0;
-            let attempt_mean = (1.0 - f_eff) * mix.mean() + f_eff * fail_time;
+            let (mix_mean, mix_var) = mix.mean_var();
+            let attempt_mean = (1.0 - f_eff) * mix_mean + f_eff * fail_time;
             if gens == 0 {
                 // No retries: the caller sees exactly one attempt.
                 ed.fail[k] = f_eff;
@@ -988,7 +988,7 @@ impl World {
                     ok: 1.0 - f_eff,
                     mix,
                     held: attempt_mean,
-                    held_var: mix.var(),
+                    held_var: mix_var,
                     fail_time: attempt_mean,
                 };
                 continue;
@@ -1003,12 +1003,12 @@ impl World {
                 let w = reach * (1.0 - f_eff);
                 ok += w;
                 if g <= 2 {
-                    out = out.plus(&mix.shifted(offset, 0.0).scaled(w));
+                    out.add_shifted_scaled(&mix, offset, 0.0, w);
                 } else {
                     out.push(crate::dist::Comp {
                         w,
-                        m: mix.mean() + offset,
-                        v: mix.var(),
+                        m: mix_mean + offset,
+                        v: mix_var,
                     });
                 }
                 reach *= q;
@@ -1016,13 +1016,9 @@ impl World {
             ed.fail[k] = f_eff;
             ed.resp[k] = Resp {
                 ok: ok.min(1.0),
-                mix: if out.weight() > 0.0 {
-                    out.scaled(1.0 / out.weight())
-                } else {
-                    Mix::zero()
-                },
+                mix: out.normalized(),
                 held,
-                held_var: mix.var(),
+                held_var: mix_var,
                 fail_time: held,
             };
             // Retries by generation: the failures of generation g come back as g+1 after the
@@ -1096,20 +1092,9 @@ impl World {
     }
 
     fn node_response(&mut self, i: usize) {
-        let lv = std::sync::Arc::clone(&self.level);
-        let ncls = lv.classes.len();
+        let ncls = self.level.classes.len();
         let kind = self.arch.nodes[i].kind;
-        // Out-edges that carry the class, in a fixed buffer: this runs per node, class and tick.
-        let mut buf = [0usize; 128];
         for k in 0..ncls {
-            let mut n_carriers = 0;
-            for &e in &self.outs[i] {
-                if self.edges[e].carries[k] {
-                    buf[n_carriers] = e;
-                    n_carriers += 1;
-                }
-            }
-            let carriers = &buf[..n_carriers];
             // Downstream part: (ok, success mixture, mean held, variance held).
             let (ok_d, mix_d, held_d, var_d) = match kind {
                 Kind::Database | Kind::Queue => (1.0, Mix::zero(), 0.0, 0.0),
@@ -1117,7 +1102,7 @@ impl World {
                     let mut ok = 1.0;
                     let mut mix = Mix::zero();
                     let (mut held, mut var) = (0.0, 0.0);
-                    for &e in carriers {
+                    for e in self.carriers(i, k) {
                         let r = &self.edges[e].resp[k];
                         ok *= r.ok;
                         mix = mix.then(&r.mix);
@@ -1131,23 +1116,24 @@ impl World {
                         .cache
                         .as_ref()
                         .map_or(1.0, |c| c.miss_latency[k]);
-                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(carriers, k);
-                    let ok_m = if carriers.is_empty() { 0.0 } else { ok_m };
-                    let ok = (1.0 - miss) + miss * ok_m;
-                    let mut mix = Mix::point(0.0, 0.0).scaled(1.0 - miss);
-                    mix = mix.plus(&mix_m.scaled(miss * ok_m));
-                    let mix = if mix.weight() > 0.0 {
-                        mix.scaled(1.0 / mix.weight())
+                    let (ok_m, mix_m, held_m, var_m) = self.mixture_over(i, k);
+                    let ok_m = if self.carriers(i, k).next().is_none() {
+                        0.0
                     } else {
-                        Mix::zero()
+                        ok_m
                     };
+                    let ok = (1.0 - miss) + miss * ok_m;
+                    let mix = Mix::point(0.0, 0.0)
+                        .scaled(1.0 - miss)
+                        .plus_scaled(&mix_m, miss * ok_m)
+                        .normalized();
                     (ok, mix, miss * held_m, miss * var_m)
                 }
                 Kind::Client | Kind::LoadBalancer | Kind::RateLimiter => {
-                    if carriers.is_empty() {
+                    if self.carriers(i, k).next().is_none() {
                         (0.0, Mix::zero(), 0.0, 0.0)
                     } else {
-                        self.mixture_over(carriers, k)
+                        self.mixture_over(i, k)
                     }
                 }
             };
@@ -1156,12 +1142,13 @@ impl World {
             let hop = n.hop[k];
             let ok = (1.0 - ff) * ok_d;
             let mix = hop.then(&mix_d);
-            let own = hop.mean();
+            let (own, hop_var) = hop.mean_var();
+            n.tail_memo[k].clear();
             n.resp[k] = Resp {
                 ok,
                 mix,
                 held: (1.0 - ff) * (own + held_d) + ff * FAST_FAIL_S,
-                held_var: hop.var() + var_d,
+                held_var: hop_var + var_d,
                 fail_time: if ok < 1.0 {
                     ((1.0 - ff) * (own + held_d) * (1.0 - ok_d) + ff * FAST_FAIL_S) / (1.0 - ok)
                 } else {
@@ -1176,29 +1163,38 @@ impl World {
         }
     }
 
-    /// A weighted mixture over edges that split a class (load balancers, caches' misses).
-    fn mixture_over(&self, carriers: &[usize], k: usize) -> (f64, Mix, f64, f64) {
-        let total: f64 = carriers.iter().map(|&e| self.edges[e].base[k]).sum();
-        let n = carriers.len().max(1) as f64;
+    /// Node `i`'s out-edges that carry class `k`.
+    fn carriers(&self, i: usize, k: usize) -> impl Iterator<Item = usize> + '_ {
+        self.outs[i]
+            .iter()
+            .copied()
+            .filter(move |&e| self.edges[e].carries[k])
+    }
+
+    /// A weighted mixture over node `i`'s edges that split class `k` (load balancers, caches'
+    /// misses).
+    fn mixture_over(&self, i: usize, k: usize) -> (f64, Mix, f64, f64) {
+        let total: f64 = self.carriers(i, k).map(|e| self.edges[e].base[k]).sum();
+        // Only an idle split weighs its edges evenly.
+        let even = if total > 0.0 {
+            0.0
+        } else {
+            1.0 / self.carriers(i, k).count().max(1) as f64
+        };
         let (mut ok, mut mix, mut held, mut var) = (0.0, Mix::empty(), 0.0, 0.0);
-        for &e in carriers {
+        for e in self.carriers(i, k) {
             let w = if total > 0.0 {
                 self.edges[e].base[k] / total
             } else {
-                1.0 / n
+                even
             };
             let r = &self.edges[e].resp[k];
             ok += w * r.ok;
-            mix = mix.plus(&r.mix.scaled(w * r.ok));
+            mix.add_scaled(&r.mix, w * r.ok);
             held += w * r.held;
             var += w * r.held_var;
         }
-        let mix = if mix.weight() > 0.0 {
-            mix.scaled(1.0 / mix.weight())
-        } else {
-            Mix::zero()
-        };
-        (ok, mix, held, var)
+        (ok, mix.normalized(), held, var)
     }
 
     /// Failed deliveries go back on the queue, or to the dead letters after `max_receives`.

@@ -145,12 +145,12 @@ impl World {
         self.node_metrics();
         self.system_metrics();
         self.edge_metrics();
+        self.report_ids_stale = false;
         self.raise_alerts();
-        let lv = std::sync::Arc::clone(&self.level);
-        self.score.record(&lv, &self.report.system);
-        if self.score.in_outage_too_long(&lv) {
+        self.score.record(&self.level, &self.report.system);
+        if self.score.in_outage_too_long(&self.level) {
             self.score.ended_in_outage = true;
-            self.ended = Some(self.score.result(&lv, self.tick + 1, false));
+            self.ended = Some(self.score.result(&self.level, self.tick + 1, false));
             let msg = self.end_message();
             self.push_event("end", None, msg);
         }
@@ -200,7 +200,7 @@ impl World {
                     Origin::User => {
                         s.offered += offered;
                         s.goodput += offered * r.ok;
-                        mix = mix.plus(&r.mix.scaled(offered * r.ok));
+                        mix.add_scaled(&r.mix, offered * r.ok);
                     }
                     Origin::Bot => {
                         s.bot_offered += offered;
@@ -214,11 +214,10 @@ impl World {
         } else {
             0.0
         };
-        if mix.weight() > 0.0 && cap > 0.0 {
-            let mix = mix.scaled(1.0 / mix.weight());
-            for (j, p) in [0.5, 0.95, 0.99].into_iter().enumerate() {
-                self.p_guess[j] = mix.quantile(p, cap, self.p_guess[j]);
-            }
+        let weight = mix.weight();
+        if weight > 0.0 && cap > 0.0 {
+            let mix = mix.scaled(1.0 / weight);
+            mix.quantiles(&[0.5, 0.95, 0.99], cap, &mut self.p_guess);
             s.p50_ms = self.p_guess[0] * 1000.0;
             s.p95_ms = self.p_guess[1] * 1000.0;
             s.p99_ms = self.p_guess[2] * 1000.0;
@@ -231,7 +230,7 @@ impl World {
     }
 
     fn node_metrics(&mut self) {
-        let lv = std::sync::Arc::clone(&self.level);
+        let lv = &*self.level;
         let ncls = lv.classes.len();
         self.report
             .nodes
@@ -290,7 +289,9 @@ impl World {
                 "ok"
             };
             let m = &mut self.report.nodes[i];
-            m.id.clone_from(&n.id);
+            if self.report_ids_stale {
+                m.id.clone_from(&n.id);
+            }
             set_str(&mut m.state, state);
             m.up = if n.kind == Kind::Database {
                 db.map_or(0, |d| u32::from(d.primary_up) + d.replicas_up)
@@ -361,8 +362,10 @@ impl World {
                 0.0
             };
             let m = &mut self.report.edges[j];
-            m.from.clone_from(&a.from);
-            m.to.clone_from(&a.to);
+            if self.report_ids_stale {
+                m.from.clone_from(&a.from);
+                m.to.clone_from(&a.to);
+            }
             m.attempts_rps = attempts;
             m.retries_rps = e.retries_rps;
             m.failure = fail;

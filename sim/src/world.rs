@@ -55,6 +55,40 @@ impl Default for Resp {
     }
 }
 
+/// P(T > tau) of a node's response shifted by an edge's (mean, variance) delay, remembered for
+/// the next caller with bit-identical arguments. The key compares bits, so a hit returns exactly
+/// what the computation would.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TailMemo {
+    /// `(shift mean, shift variance, tau)` as bits, when the memo holds a value.
+    key: Option<[u64; 3]>,
+    tail: f64,
+}
+
+impl TailMemo {
+    /// The remembered tail for these arguments, else `compute()`, remembered.
+    pub(crate) fn get_or(
+        &mut self,
+        shift_m: f64,
+        shift_v: f64,
+        tau: f64,
+        compute: impl FnOnce() -> f64,
+    ) -> f64 {
+        let key = [shift_m.to_bits(), shift_v.to_bits(), tau.to_bits()];
+        if self.key == Some(key) {
+            return self.tail;
+        }
+        self.tail = compute();
+        self.key = Some(key);
+        self.tail
+    }
+
+    /// Forgets the value (the response it was computed from changed).
+    pub(crate) fn clear(&mut self) {
+        self.key = None;
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct CacheRt {
     pub pop: Popularity,
@@ -131,6 +165,9 @@ pub(crate) struct NodeRt {
     pub fast_fail: Vec<f64>,
     pub hop: Vec<Mix>,
     pub resp: Vec<Resp>,
+    /// Per class: the last tail probability asked of `resp`, for callers with the same shift
+    /// and timeout (parallel callers of one node usually are). Cleared whenever `resp` changes.
+    pub tail_memo: Vec<TailMemo>,
     pub down_mean: Vec<f64>,
     pub down_var: Vec<f64>,
     pub rho: f64,
@@ -224,6 +261,9 @@ pub struct World {
     pub(crate) causes: crate::report::ErrorCauses,
     /// Last tick's p50/p95/p99, the warm start for this tick's quantile solve.
     pub(crate) p_guess: [f64; 3],
+    /// The report's node and edge ids no longer match the architecture (set by every change
+    /// to it): the ids are copied into the report only then, not every tick.
+    pub(crate) report_ids_stale: bool,
     /// Share of requests on the most popular key of the level's key space.
     pub(crate) zipf_top: f64,
     /// `costs[component × classes + class]`.
@@ -266,6 +306,7 @@ impl World {
             pending: Vec::new(),
             causes: crate::report::ErrorCauses::default(),
             p_guess: [0.0; 3],
+            report_ids_stale: true,
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
             costs: level
                 .components
@@ -749,6 +790,7 @@ impl World {
             .map(|(e, rt)| (e.from.clone(), e.to.clone(), rt))
             .collect();
         self.arch = next;
+        self.report_ids_stale = true;
         self.sync_runtime(old);
     }
 
@@ -834,6 +876,7 @@ impl World {
             fast_fail: vec![0.0; ncls],
             hop: vec![Mix::zero(); ncls],
             resp: vec![Resp::default(); ncls],
+            tail_memo: vec![TailMemo::default(); ncls],
             down_mean: vec![0.0; ncls],
             down_var: vec![0.0; ncls],
             rho: 0.0,
@@ -1213,7 +1256,7 @@ impl World {
         let now = self.tick;
         let hz = self.level.tick_hz;
         for i in 0..self.nodes.len() {
-            let id = self.arch.nodes[i].id.clone();
+            let id = &self.arch.nodes[i].id;
             let boot = ticks(self.level.components[self.nodes[i].comp].boot_s, hz);
             let rt = &mut self.nodes[i];
             let before = rt.booting.len();
@@ -1291,8 +1334,12 @@ impl World {
                     msgs.push(("failover", format!("{id}: the primary restarted")));
                 }
             }
-            for (k, m) in msgs {
-                self.push_event(k, Some(&id), m);
+            if !msgs.is_empty() {
+                // Cloned only when there is news: this loop runs for every node every tick.
+                let id = id.clone();
+                for (k, m) in msgs {
+                    self.push_event(k, Some(&id), m);
+                }
             }
         }
         self.run_autoscaling();
