@@ -124,10 +124,17 @@ export class GameController {
     return ok;
   }
 
-  async createRoom(level: string, mode: Mode, practice: boolean): Promise<void> {
+  /** Creates a room; `seed` only for a run that must match another (the daily challenge). */
+  async createRoom(level: string, mode: Mode, practice: boolean, seed?: number): Promise<void> {
     await this.whenOpen();
     if (this.game.state.room) this.leave();
-    this.send({ type: "create_room", level, mode, ...(practice ? { practice } : {}) });
+    this.send({
+      type: "create_room",
+      level,
+      mode,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(practice ? { practice } : {}),
+    });
   }
 
   async joinRoom(target: { code: string } | { room: string }, role: JoinRole): Promise<void> {

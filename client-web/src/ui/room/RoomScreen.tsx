@@ -157,12 +157,19 @@ export default function RoomScreen() {
       {result && !resultsHidden && (
         <Results
           result={result.result}
+          receiptId={result.receiptId}
+          rank={
+            room.practice || !me
+              ? undefined
+              : { level: room.level, mode: room.mode, player: me.player, attemptId: result.attemptId }
+          }
+          onLeaveForLink={() => controller.leave()}
           onClose={() => setResultsHidden(true)}
           onHome={() => {
             controller.leave();
             navigate({ name: "home" });
           }}
-          onRetry={() => void controller.createRoom(room.level, room.mode, room.practice)}
+          onRetry={() => void controller.createRoom(room.level, room.mode, room.practice, room.seed)}
         />
       )}
     </div>
