@@ -39,7 +39,11 @@ export interface FetchedReceipt {
 
 async function errorOf(res: Response, path: string): Promise<ApiError> {
   const body = (await res.json().catch(() => null)) as { error?: { code?: string; message?: string } } | null;
-  return new ApiError(res.status, body?.error?.code ?? "http_error", body?.error?.message ?? `${path}: HTTP ${res.status}`);
+  return new ApiError(
+    res.status,
+    body?.error?.code ?? "http_error",
+    body?.error?.message ?? `${path}: HTTP ${res.status}`,
+  );
 }
 
 async function getJson<T>(path: string): Promise<T> {

@@ -21,7 +21,8 @@ export function settled(
   return row.attempt_id === attempt.attemptId || row.score >= attempt.score;
 }
 
-export type RankPollResult = { state: "found"; page: LeaderboardPage } | { state: "missing" | "aborted"; page: LeaderboardPage | null };
+export type RankPollResult =
+  { state: "found"; page: LeaderboardPage } | { state: "missing" | "aborted"; page: LeaderboardPage | null };
 
 export async function pollRank(
   load: () => Promise<LeaderboardPage | null>,

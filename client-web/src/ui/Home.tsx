@@ -117,7 +117,8 @@ function DailyCard({ levels }: { levels: LevelSummary[] | null }) {
       {d && (
         <>
           <p>
-            <strong>{title}</strong> <span className="muted small">seed {d.seed}: the same traffic for everyone today</span>
+            <strong>{title}</strong>{" "}
+            <span className="muted small">seed {d.seed}: the same traffic for everyone today</span>
           </p>
           <div className="row">
             <button

@@ -63,7 +63,9 @@ export function routePath(r: Route): string {
       if (r.window) q.set("window", r.window);
       if (r.period && r.window && r.window !== "all") q.set("period", r.period);
       const search = q.toString();
-      return (r.level ? `/leaderboards/${encodeURIComponent(r.level)}` : "/leaderboards") + (search ? `?${search}` : "");
+      return (
+        (r.level ? `/leaderboards/${encodeURIComponent(r.level)}` : "/leaderboards") + (search ? `?${search}` : "")
+      );
     }
     case "receipt":
       return `/receipts/${encodeURIComponent(r.id)}`;

@@ -136,10 +136,15 @@ function RankAround({
   useEffect(() => {
     const abort = new AbortController();
     setState("waiting");
-    void pollRank(() => leaderboardAround(level, player, { mode, limit: 7 }), player, { attemptId, score }, {
-      signal: abort.signal,
-      onPage: (p) => !abort.signal.aborted && p && setPage(p),
-    }).then((r) => {
+    void pollRank(
+      () => leaderboardAround(level, player, { mode, limit: 7 }),
+      player,
+      { attemptId, score },
+      {
+        signal: abort.signal,
+        onPage: (p) => !abort.signal.aborted && p && setPage(p),
+      },
+    ).then((r) => {
       if (r.state !== "aborted") setState(r.state);
     });
     return () => abort.abort();
