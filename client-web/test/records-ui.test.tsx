@@ -77,6 +77,13 @@ describe("Results", () => {
     let polls = 0;
     routes([
       [
+        /\/players\/me\/attempts/,
+        () =>
+          json({
+            attempts: [{ id: "a-me", level: "01-scale-out", mode: "solo", seed: 1, status: "finished", started_at: 0 }],
+          }),
+      ],
+      [
         /\/around\/me/,
         () => {
           polls += 1;
@@ -99,7 +106,7 @@ describe("Results", () => {
     );
     expect(screen.getByTestId("receipt-link").getAttribute("href")).toBe("/receipts/r-me");
     expect(screen.getByText("Finding your rank…")).toBeTruthy();
-    await waitFor(() => expect(screen.getByTestId("my-rank").textContent).toBe("7"), { timeout: 4000 });
+    await waitFor(() => expect(screen.getByTestId("my-rank").textContent).toBe("7"), { timeout: 6000 });
     expect(screen.getAllByTestId("board-row")).toHaveLength(2);
   });
 

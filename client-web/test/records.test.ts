@@ -11,7 +11,7 @@ import {
 } from "../src/api/records";
 import { ApiError } from "../src/api/http";
 import { isoWeek, periodOf, recentPeriods } from "../src/records/periods";
-import { pollRank, settled } from "../src/records/rankPoll";
+import { afterRecorded, pollRank, settled } from "../src/records/rankPoll";
 import { ReplayTrace } from "../src/replay/trace";
 import { ReplayRun } from "../src/replay/replayRun";
 import { describeAction } from "../src/records/describe";
@@ -168,6 +168,21 @@ const report = (tick: number, goodput = 100): TickReport => {
   const base = serverFixture("server_metrics", "metrics").report;
   return { ...base, tick, t: tick / 10, system: { ...base.system, goodput } };
 };
+
+describe("rank poll gate", () => {
+  it("asks the board only a poll after the attempt is recorded", async () => {
+    const recorded = [false, true];
+    let boardCalls = 0;
+    const load = afterRecorded(
+      async () => recorded.shift() ?? true,
+      async () => (boardCalls++, page([])),
+    );
+    expect(await load()).toBeNull(); // not recorded yet
+    expect(await load()).toBeNull(); // recorded: give the projector one poll
+    expect(await load()).not.toBeNull();
+    expect(boardCalls).toBe(1);
+  });
+});
 
 describe("replay trace", () => {
   it("keeps one slot per tick, NaN (a gap) until a frame arrives, first frame wins", () => {

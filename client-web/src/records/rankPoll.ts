@@ -59,3 +59,24 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", done);
   });
 }
+
+/**
+ * Wraps a board load so it is only asked once the attempt is recorded, and one poll later: the
+ * projector feeds the board from the database a moment after the write, and asking `around`
+ * before that is a 404, which browsers log as a console error. Until then the load yields null.
+ */
+export function afterRecorded(
+  isRecorded: () => Promise<boolean>,
+  load: () => Promise<LeaderboardPage | null>,
+): () => Promise<LeaderboardPage | null> {
+  let stage: "unrecorded" | "recorded" | "ready" = "unrecorded";
+  return async () => {
+    if (stage === "ready") return load();
+    if (stage === "recorded") {
+      stage = "ready";
+      return load();
+    }
+    if (await isRecorded()) stage = "recorded";
+    return null;
+  };
+}

@@ -4,8 +4,8 @@
 // comes from the leaderboard, polled briefly because boards are fed asynchronously.
 import { useEffect, useState } from "react";
 import type { LeaderboardPage, Mode, RunResult } from "../../protocol/generated";
-import { leaderboardAround } from "../../api/records";
-import { pollRank } from "../../records/rankPoll";
+import { leaderboardAround, playerAttempts } from "../../api/records";
+import { afterRecorded, pollRank } from "../../records/rankPoll";
 import { LeaderboardTable } from "../LeaderboardTable";
 import { Link } from "../Link";
 import { money, ms, pct, stars } from "../format";
@@ -136,8 +136,12 @@ function RankAround({
   useEffect(() => {
     const abort = new AbortController();
     setState("waiting");
+    const around = () => leaderboardAround(level, player, { mode, limit: 7 });
+    const recorded = async () =>
+      !attemptId ||
+      (await playerAttempts(player, undefined, 10)).attempts.some((a) => a.id === attemptId && a.status === "finished");
     void pollRank(
-      () => leaderboardAround(level, player, { mode, limit: 7 }),
+      afterRecorded(recorded, around),
       player,
       { attemptId, score },
       {
