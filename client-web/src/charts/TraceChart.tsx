@@ -37,7 +37,7 @@ export function TraceChart({ title, mine, ghost, series, color, unit, scale = 1,
         {
           stroke: "#667",
           grid: { stroke: "#eee" },
-          size: 50,
+          size: 64,
           values: (_u, ticks) => ticks.map((t) => `${+t.toFixed(2)}${unit}`),
         },
       ],
@@ -66,11 +66,15 @@ export function TraceChart({ title, mine, ghost, series, color, unit, scale = 1,
     );
     let seen = "";
     let frame = 0;
-    const draw = () => {
+    let drawnAt = 0;
+    const draw = (now: number) => {
       frame = requestAnimationFrame(draw);
       const v = `${mine.version}:${overlay?.version ?? 0}`;
-      if (v === seen) return;
+      // A replay streams up to a few hundred frames a second into whole-run arrays: redraw at
+      // most four times a second, so the page stays free to answer the replay on time.
+      if (v === seen || now - drawnAt < 250) return;
       seen = v;
+      drawnAt = now;
       plot.setData([xs, mine.column(series, scale), ...(overlay ? [overlay.column(series, scale)] : [])]);
     };
     frame = requestAnimationFrame(draw);

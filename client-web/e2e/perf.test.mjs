@@ -1,0 +1,212 @@
+// Performance in chromium: a room with 30 nodes and live metrics. A scripted teammate (a plain
+// WebSocket client in this process) builds a 30-node architecture for level 03 in a team
+// practice room; the browser joins it by code and we measure, while the run streams metrics,
+// (1) the interval between animation frames and (2) the work of each frame: from the frame's
+// requestAnimationFrame callback to a message posted from it, which runs once style, layout and
+// paint of that frame are done. Both at the real clock (10 frames of metrics a second) and at
+// practice speed 4× (40 a second). Figures go to e2e/artifacts/perf.json.
+// Invariant: the server runs at clock rate 1 here, so the metrics rate is what players get.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { artifacts, launchBrowser, newPage, shot, startServer } from "./harness.mjs";
+
+const T = 20_000;
+let server;
+let browser;
+let teammate;
+
+/** A minimal protocol client: hello, then send and wait for messages matching a predicate. */
+async function protocolClient(base, name) {
+  const res = await fetch(`${base}/api/v1/sessions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
+  const session = await res.json();
+  const ws = new WebSocket(`${base.replace(/^http/, "ws")}/ws`);
+  const inbox = [];
+  const waiters = new Set();
+  ws.on("message", (data) => {
+    const msg = JSON.parse(String(data));
+    inbox.push(msg);
+    for (const w of waiters) w();
+  });
+  await new Promise((r, j) => {
+    ws.once("open", r);
+    ws.once("error", j);
+  });
+  const client = {
+    send: (m) => ws.send(JSON.stringify(m)),
+    /** The first message (seen or to come) matching `pred`, consumed. */
+    next(pred, ms = T) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const i = inbox.findIndex(pred);
+          if (i < 0) return false;
+          const [m] = inbox.splice(i, 1);
+          waiters.delete(check);
+          clearTimeout(timer);
+          resolve(m);
+          return true;
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching message in ${ms} ms`));
+        }, ms);
+        if (!check()) waiters.add(check);
+      });
+    },
+    drain: () => inbox.splice(0),
+    close: () => ws.close(1000),
+  };
+  client.send({ type: "hello", protocol: 1, token: session.token });
+  await client.next((m) => m.type === "welcome");
+  return client;
+}
+
+/**
+ * Level 03 (budget $4/h) grown to 30 nodes: its five (users, lb, app, cache, db) plus twelve
+ * app nodes behind the lb, each with its own cache in front of the db, and one spare cache.
+ */
+function thirtyNodeActions() {
+  const actions = [];
+  for (let i = 1; i <= 12; i++) {
+    actions.push({ op: "add_node", id: `app${i}`, component: "app", instance_type: "small" });
+    actions.push({ op: "add_node", id: `cache${i}`, component: "cache", instance_type: "cache-1g" });
+    actions.push({ op: "connect", from: "lb", to: `app${i}` });
+    actions.push({ op: "connect", from: `app${i}`, to: `cache${i}` });
+    actions.push({ op: "connect", from: `cache${i}`, to: "db" });
+  }
+  actions.push({ op: "add_node", id: "cache13", component: "cache", instance_type: "cache-1g" });
+  actions.push({ op: "connect", from: "app", to: "cache13" }, { op: "connect", from: "cache13", to: "db" });
+  return actions;
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const summary = (xs) => ({
+  frames: xs.length,
+  p50: +pct(xs, 50).toFixed(2),
+  p95: +pct(xs, 95).toFixed(2),
+  p99: +pct(xs, 99).toFixed(2),
+  max: +Math.max(...xs).toFixed(2),
+});
+
+/** Samples rAF intervals and per-frame work in the page for `ms`, plus long tasks. */
+function measure(page, ms) {
+  return page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const intervals = [];
+        const work = [];
+        const longTasks = [];
+        let obs = null;
+        try {
+          obs = new PerformanceObserver((list) => {
+            for (const e of list.getEntries()) longTasks.push(e.duration);
+          });
+          obs.observe({ type: "longtask", buffered: false });
+        } catch {
+          obs = null;
+        }
+        const channel = new MessageChannel();
+        let frameStart = 0;
+        channel.port1.onmessage = () => work.push(performance.now() - frameStart);
+        let last = 0;
+        const end = performance.now() + ms;
+        const frame = (t) => {
+          if (last) intervals.push(t - last);
+          last = t;
+          frameStart = performance.now();
+          channel.port2.postMessage(0);
+          if (t < end) requestAnimationFrame(frame);
+          else {
+            obs?.disconnect();
+            setTimeout(() => resolve({ intervals, work, longTasks }), 50);
+          }
+        };
+        requestAnimationFrame(frame);
+      }),
+    ms,
+  );
+}
+
+before(async () => {
+  server = await startServer({ clockRate: 1 });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  teammate?.close();
+  await browser?.close().catch(() => {});
+  await server?.stop();
+});
+
+describe("performance", () => {
+  it("a room with 30 nodes and live metrics keeps frames under 16 ms at p95", async () => {
+    teammate = await protocolClient(server.url, "builder");
+    teammate.send({ type: "create_room", level: "03-cache-stampede", mode: "team", practice: true });
+    const snap = await teammate.next((m) => m.type === "room_snapshot");
+    let req = Date.now();
+    for (const action of thirtyNodeActions()) {
+      const id = ++req;
+      teammate.send({ type: "action", req_id: id, action });
+      const res = await teammate.next((m) => m.type === "action_result" && m.req_id === id);
+      assert.ok(res.ok, `${JSON.stringify(action)} refused: ${JSON.stringify(res.error)}`);
+    }
+
+    const { page, errors } = await newPage(browser.context);
+    await page.goto(`${server.url}/join/${snap.room.code}`);
+    await page.waitForSelector('[data-testid="rf__node-cache13"]', { timeout: T });
+    assert.equal(await page.locator(".react-flow__node").count(), 30, "30 nodes on the canvas");
+
+    teammate.send({ type: "start" });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.startsWith("running"),
+      null,
+      { timeout: T },
+    );
+    await page.waitForTimeout(1500); // warm-up: charts and badges have data
+    const metricsBefore = await page.locator('[data-testid="timer"] .big').textContent();
+    const at1x = await measure(page, 10_000);
+    const metricsAfter = await page.locator('[data-testid="timer"] .big').textContent();
+    assert.notEqual(metricsBefore, metricsAfter, "metrics kept arriving while measuring");
+    await shot(page, "30-perf-30-nodes");
+
+    teammate.send({ type: "practice", op: { op: "speed", factor: 4 } });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="phase"]')?.textContent?.includes("4×"),
+      null,
+      { timeout: T },
+    );
+    const at4x = await measure(page, 8_000);
+
+    const report = {
+      setup: "level 03, 30 nodes (users, lb, 13 app, 14 cache, db), 41 edges, team practice room, server clock 1",
+      chromium: await browser.context.browser()?.version(),
+      viewport: "1280x720",
+      "1x (10 metrics frames/s)": {
+        rafIntervalMs: summary(at1x.intervals),
+        frameWorkMs: summary(at1x.work),
+        longTasks: at1x.longTasks.length,
+      },
+      "4x (40 metrics frames/s)": {
+        rafIntervalMs: summary(at4x.intervals),
+        frameWorkMs: summary(at4x.work),
+        longTasks: at4x.longTasks.length,
+      },
+    };
+    writeFileSync(join(artifacts, "perf.json"), JSON.stringify(report, null, 2));
+    console.log(`# ${JSON.stringify(report)}`);
+    assert.ok(report["1x (10 metrics frames/s)"].frameWorkMs.p95 < 16, "frame work p95 under 16 ms at 1×");
+    assert.ok(report["4x (40 metrics frames/s)"].frameWorkMs.p95 < 16, "frame work p95 under 16 ms at 4×");
+    // Intervals: a 60 Hz display gives 16.7 ms; p95 within a frame and a bit means few dropped frames.
+    assert.ok(report["1x (10 metrics frames/s)"].rafIntervalMs.p95 < 20, "few dropped frames at 1×");
+    assert.deepEqual(errors, []);
+  });
+});
