@@ -26,6 +26,13 @@ export type Selection = { type: "node"; id: string } | { type: "edge"; from: str
 export const edgeId = (from: string, to: string) => `${from}->${to}`;
 
 const nodeTypes = { arch: ArchNodeView };
+/**
+ * Past this many edges (a 30-node system) edges drop their per-frame detail: animated dashes
+ * repaint every frame, and a label whose text changes is re-measured (getBBox) on every metrics
+ * frame, together most of a frame's work at 40 edges. The selected edge keeps its rate; failing
+ * and breaker-open edges say so in fixed words; every rate is in the inspector.
+ */
+const DETAIL_MAX_EDGES = 24;
 
 interface Props {
   arch: Architecture;
@@ -65,22 +72,26 @@ export function ArchCanvas({ arch, report, firing, canEdit, selection, onSelect,
     };
   });
 
+  const detailed = arch.edges.length <= DETAIL_MAX_EDGES;
   const edges: Edge[] = arch.edges.map((e) => {
     const m = report?.edges.find((x) => x.from === e.from && x.to === e.to);
     const id = edgeId(e.from, e.to);
     const failing = (m?.failure ?? 0) > 0.01;
+    const isSelected = selection?.type === "edge" && edgeId(selection.from, selection.to) === id;
     return {
       id,
       source: e.from,
       target: e.to,
-      animated: (m?.attempts_rps ?? 0) > 0,
-      selected: selection?.type === "edge" && edgeId(selection.from, selection.to) === id,
+      animated: detailed && (m?.attempts_rps ?? 0) > 0,
+      selected: isSelected,
       deletable: canEdit,
       markerEnd: { type: MarkerType.ArrowClosed },
       className: failing ? "edge-failing" : m?.breaker === "open" ? "edge-open" : "",
-      ...(m
+      ...(m && (detailed || isSelected)
         ? { label: `${rps(m.attempts_rps)}${m.breaker !== "none" && m.breaker !== "closed" ? ` · ${m.breaker}` : ""}` }
-        : {}),
+        : m && (failing || m.breaker === "open")
+          ? { label: m.breaker === "open" ? "breaker open" : "failing" } // fixed text: measured once
+          : {}),
       ariaLabel: `${e.from} calls ${e.to}`,
     };
   });
