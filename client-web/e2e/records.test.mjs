@@ -17,10 +17,26 @@ async function browser() {
   return newPage(b.context);
 }
 
+/** Selects a node: by keyboard (focus, Enter), then by a click if the canvas was busy re-fitting. */
 async function select(page, nodeId) {
-  await page.locator(`[data-testid="rf__node-${nodeId}"]`).focus();
-  await page.keyboard.press("Enter");
-  await page.waitForSelector(`[aria-label="Inspector: ${nodeId}"]`, { timeout: T });
+  const node = page.locator(`[data-testid="rf__node-${nodeId}"]`);
+  const inspector = `[aria-label="Inspector: ${nodeId}"]`;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (attempt % 2 === 0) {
+      await node.focus();
+      await page.keyboard.press("Enter");
+    } else {
+      await node.click({ position: { x: 20, y: 10 }, timeout: 5000 }).catch(() => {});
+    }
+    if (
+      await page.waitForSelector(inspector, { timeout: 4000 }).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+  }
+  throw new Error(`could not select ${nodeId}`);
 }
 
 async function waitText(page, selector, re, timeout = T) {

@@ -176,6 +176,15 @@ describe("Leaderboards page", () => {
     const calls = routes([
       [/\/api\/v1\/levels$/, () => json({ levels: [] })],
       [/around\/me/, () => json(page([entry(21, "me", 500)]))],
+      [
+        /players\/me\/progress/,
+        () =>
+          json({
+            player: "me",
+            name: "Ada",
+            levels: [{ level: "01-scale-out", passed: true, stars: 1, best_score: 500, attempts: 1 }],
+          }),
+      ],
       [/after=c2/, () => json(page([entry(21, "z", 400)], { prev: "c3" }))],
       [/leaderboards\/01-scale-out/, () => json(page([entry(1, "x", 990)], { next: "c2" }))],
     ]);

@@ -4,7 +4,7 @@
 // can be shared and survives a reload; the page position (cursor) is view state only.
 import { useEffect, useState } from "react";
 import { listLevels } from "../api/http";
-import { leaderboard, leaderboardAround } from "../api/records";
+import { leaderboard, leaderboardAround, playerProgress } from "../api/records";
 import type { LeaderboardPage, Mode, Window } from "../protocol/generated";
 import { recentPeriods } from "../records/periods";
 import { LeaderboardTable } from "./LeaderboardTable";
@@ -21,6 +21,20 @@ const PERIODS_SHOWN: Record<Window, number> = { all: 0, season: 8, week: 12, day
 type Position =
   { kind: "top" } | { kind: "after"; cursor: string } | { kind: "before"; cursor: string } | { kind: "me" };
 
+/**
+ * The page around the player, asked only when they have passed the level at all: `around` answers
+ * 404 for a player not on the board, which browsers log as a console error.
+ */
+async function aroundIfPassed(
+  level: string,
+  player: string,
+  q: Parameters<typeof leaderboardAround>[2],
+): Promise<LeaderboardPage | null> {
+  const progress = await playerProgress(player);
+  if (!progress?.levels.some((l) => l.level === level && l.passed)) return null;
+  return leaderboardAround(level, player, q);
+}
+
 export function Leaderboards({ level, view }: { level: string | undefined; view: BoardView }) {
   const levels = useFetch(listLevels, []);
   const me = useGame(selectMe);
@@ -36,8 +50,7 @@ export function Leaderboards({ level, view }: { level: string | undefined; view:
   const board = useFetch<LeaderboardPage | null>(() => {
     if (!levelId) return Promise.resolve(null);
     const q = { mode, window, ...(period ? { period } : {}) };
-    if (pos.kind === "me")
-      return me ? leaderboardAround(levelId, me.player, { ...q, limit: 11 }) : Promise.resolve(null);
+    if (pos.kind === "me") return me ? aroundIfPassed(levelId, me.player, { ...q, limit: 11 }) : Promise.resolve(null);
     return leaderboard(levelId, {
       ...q,
       limit: PAGE,
