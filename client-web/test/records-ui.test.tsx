@@ -11,6 +11,7 @@ import { Results } from "../src/ui/room/Results";
 import { Home } from "../src/ui/Home";
 import { Leaderboards } from "../src/ui/Leaderboards";
 import ReceiptPage from "../src/ui/receipt/ReceiptPage";
+import { NoticeBar } from "../src/ui/NoticeBar";
 import type { LeaderboardEntry, LeaderboardPage, Receipt } from "../src/protocol/generated";
 import { serverFixture } from "./fixtures";
 
@@ -247,5 +248,22 @@ describe("Receipt page", () => {
     await waitFor(() =>
       expect(screen.getByTestId("copy-verdict").textContent).toContain("Invalid: the signature does not match"),
     );
+  });
+});
+
+describe("NoticeBar", () => {
+  it("offers a practice room of the level when ranked play is refused", () => {
+    const c = new GameController({ wsUrl: "ws://127.0.0.1:9/ws" });
+    c.game.receive(serverFixture("server_room_snapshot", "room_snapshot"));
+    c.game.receive({ type: "error", code: "storage_unavailable", message: "storage is unavailable" });
+    const create = vi.spyOn(c, "createRoom").mockResolvedValue();
+    render(
+      <ControllerContext.Provider value={c}>
+        <NoticeBar />
+      </ControllerContext.Provider>,
+    );
+    fireEvent.click(screen.getByText("Practise this level"));
+    expect(create).toHaveBeenCalledWith(c.game.state.room?.level, "solo", true);
+    expect(c.game.state.notice).toBeNull();
   });
 });

@@ -48,6 +48,8 @@ export interface FeedItem {
 export interface Notice {
   kind: "error" | "info";
   text: string;
+  /** Offer a practice room of the current level (ranked play is unavailable). */
+  offerPractice?: boolean;
 }
 
 export interface GameState {
@@ -251,6 +253,7 @@ export class GameStore {
             notice: {
               kind: "error",
               text: `${msg.message}. Ranked runs cannot be recorded right now; a practice room still works (not ranked).`,
+              offerPractice: true,
             },
           });
         } else {
