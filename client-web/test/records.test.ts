@@ -274,6 +274,71 @@ describe("replay driver", () => {
     expect(sent.at(-1)).toEqual({ type: "leave_room" });
   });
 
+  it("pauses a few ticks before a mid-run action and steps the world to its tick, probing where it stands", () => {
+    const sent: ClientMsg[] = [];
+    const timers: (() => void)[] = [];
+    const run = new ReplayRun(
+      receiptWith([{ tick: 100, player: "p1", action: { op: "scale", id: "web", instances: 4 } }]),
+      (m) => (sent.push(m), true),
+      () => {},
+      1000,
+      (f) => void timers.push(f),
+    );
+    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
+    run.receive(snapshot);
+    run.receive({ type: "metrics", report: report(96) }); // the world stands at 97: three ticks to go
+    const probeOf = () => sent.filter((m) => m.type === "action").at(-1);
+    expect(sent.slice(-2)).toMatchObject([
+      { type: "practice", op: { op: "pause" } },
+      { type: "action", action: { op: "fail_over", id: "replay-tick-probe" } },
+    ]);
+    const answer = (tick: number) => {
+      const p = probeOf();
+      if (p?.type === "action") run.receive({ type: "action_result", req_id: p.req_id, ok: false, tick });
+    };
+    for (const at of [97, 98, 99]) {
+      answer(at);
+      run.receive({ type: "metrics", report: report(at) }); // frames while stepping change nothing
+      timers.shift()?.(); // the pause between steps
+      expect(sent.at(-1)).toEqual({ type: "practice", op: { op: "unpause" } });
+      timers.shift()?.(); // one tick's worth of clock
+      expect(sent.slice(-2)).toMatchObject([{ type: "practice", op: { op: "pause" } }, { type: "action" }]);
+    }
+    expect(sent.some((m) => m.type === "action" && m.action.op === "scale")).toBe(false);
+    answer(100);
+    const scale = sent.find((m) => m.type === "action" && m.action.op === "scale");
+    expect(scale).toBeTruthy();
+    expect(sent.at(-1)).toMatchObject({ type: "practice", op: { op: "unpause" } });
+    if (scale?.type === "action") run.receive({ type: "action_result", req_id: scale.req_id, ok: true, tick: 100 });
+    run.receive(serverFixture("server_attempt_finished", "attempt_finished"));
+    expect(run.status).toMatchObject({ state: "done", exact: true, refused: 0 });
+  });
+
+  it("keeps under the server's message rate: a long lobby goes out paced", () => {
+    const sent: ClientMsg[] = [];
+    const timers: (() => void)[] = [];
+    let now = 0;
+    const lobby = Array.from({ length: 50 }, (_, i) => ({
+      tick: 0,
+      player: "p1",
+      action: { op: "scale" as const, id: "web", instances: (i % 9) + 1 },
+    }));
+    const run = new ReplayRun(
+      receiptWith(lobby),
+      (m) => (sent.push(m), true),
+      () => {},
+      1000,
+      (f) => void timers.push(f),
+      () => now,
+    );
+    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
+    run.receive(snapshot);
+    expect(sent).toHaveLength(30); // the burst: create_room and 29 actions
+    now += 1000;
+    timers.shift()?.();
+    expect(sent).toHaveLength(45); // fifteen a second after that
+  });
+
   it("counts an action that landed on a later tick, and fails on a second welcome (a dropped connection)", () => {
     const { run, sent } = setup([{ tick: 5, player: "p1", action: { op: "scale", id: "web", instances: 2 } }]);
     run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);

@@ -233,7 +233,7 @@ function ReplayStatusLine({ label, handle, testId }: { label: string; handle: Re
     case "done":
       text = `finished: ${Math.round(s.result.score)} points${
         s.matches ? ", the same result as the receipt" : ", a different result from the receipt"
-      }${s.exact ? "" : ` (${s.late} action${s.late === 1 ? "" : "s"} landed late, ${s.refused} refused)`}`;
+      }${s.exact ? "" : ` (${s.late} action${s.late === 1 ? "" : "s"} off their tick, ${s.refused} refused)`}`;
       break;
     case "failed":
       text = `failed: ${s.reason}`;
