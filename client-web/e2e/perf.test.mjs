@@ -167,7 +167,7 @@ after(async () => {
 });
 
 describe("performance", () => {
-  it("a room with 30 nodes and live metrics keeps its frames (p95 within one 60 Hz frame)", async () => {
+  it("a room with 30 nodes and live metrics keeps frame work under 16 ms at p95, and drops no frame at p95", async () => {
     teammate = await protocolClient(server.url, "builder");
     teammate.send({ type: "create_room", level: "03-cache-stampede", mode: "team", practice: true });
     const snap = await teammate.next((m) => m.type === "room_snapshot");
@@ -238,13 +238,10 @@ describe("performance", () => {
     writeFileSync(join(artifacts, "perf.json"), JSON.stringify(report, null, 2));
     console.log(`# ${JSON.stringify(report)}`);
     // A 60 Hz display paces frames at 16.7 ms: a p95 interval within that (plus timer jitter)
-    // means no dropped frame at p95. Frame work is reported; it is bounded here at two frames
-    // only (a regression guard), as software rendering on a shared 2-core box makes it noisy.
-    assert.ok(
-      report[ONE].rafIntervalMs.p95 <= 17.5,
-      `no dropped frames at p95 at 1× (${report[ONE].rafIntervalMs.p95} ms)`,
-    );
-    assert.ok(report[ONE].frameWorkMs.p95 < 33, `frame work p95 ${report[ONE].frameWorkMs.p95} ms`);
+    // means no dropped frame at p95. The work of a frame (an upper bound: it includes the
+    // metrics handling that ran before it) stays under 16 ms at p95.
+    assert.ok(report[ONE].rafIntervalMs.p95 <= 17.5, `no dropped frames at p95 (${report[ONE].rafIntervalMs.p95} ms)`);
+    assert.ok(report[ONE].frameWorkMs.p95 < 16, `frame work p95 ${report[ONE].frameWorkMs.p95} ms`);
     assert.deepEqual(errors, []);
   });
 });
