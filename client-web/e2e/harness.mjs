@@ -17,12 +17,23 @@ mkdirSync(artifacts, { recursive: true });
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
-/** Starts the server binary; resolves with its base URL once it logs its address. */
+/**
+ * Starts the server binary; resolves with its base URL once it logs its address. Each server
+ * gets its own SQLite file (and receipt key beside it) in a fresh temp dir, removed on stop, so
+ * runs never share attempts or leaderboards.
+ */
 export async function startServer({ clockRate = 10, env = {} } = {}) {
   const bin = process.env.STAMPEDE_BIN ?? join(repoRoot, "target/debug/stampede");
   if (!existsSync(bin)) throw new Error(`server binary missing at ${bin}: run cargo build -p stampede-server`);
+  const dataDir = mkdtempSync(join(tmpdir(), "stampede-e2e-db-"));
   const child = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--log-json", "--levels-dir", join(repoRoot, "levels")], {
-    env: { ...process.env, STAMPEDE_CLOCK_RATE: String(clockRate), RUST_LOG: "info", ...env },
+    env: {
+      ...process.env,
+      STAMPEDE_CLOCK_RATE: String(clockRate),
+      RUST_LOG: "info",
+      DATABASE_URL: `sqlite://${dataDir}/s.db`,
+      ...env,
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -44,18 +55,20 @@ export async function startServer({ clockRate = 10, env = {} } = {}) {
     url,
     log: () => log,
     async stop() {
-      if (child.exitCode !== null) return;
-      child.kill("SIGTERM");
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          child.kill("SIGKILL");
-          r();
-        }, 5000);
-        child.on("exit", () => {
-          clearTimeout(t);
-          r();
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await new Promise((r) => {
+          const t = setTimeout(() => {
+            child.kill("SIGKILL");
+            r();
+          }, 5000);
+          child.on("exit", () => {
+            clearTimeout(t);
+            r();
+          });
         });
-      });
+      }
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -185,3 +185,25 @@ describe("GameStore", () => {
     expect(g.history(m.world ?? "").t.length).toBe(1);
   });
 });
+
+describe("GameStore and ranked runs", () => {
+  it("keeps the receipt id of a finished ranked run across a later snapshot", () => {
+    const g = withSnapshot();
+    const finished = serverFixture("server_attempt_finished", "attempt_finished");
+    g.receive({ ...finished, receipt_id: "r-1" });
+    expect(g.state.results[""]).toMatchObject({ attemptId: finished.attempt_id, receiptId: "r-1" });
+    const snap = serverFixture("server_room_snapshot", "room_snapshot");
+    g.receive({
+      ...snap,
+      room: { ...snap.room, worlds: snap.room.worlds.map((w) => ({ ...w, result: finished.result })) },
+    });
+    expect(g.state.results[""]?.receiptId).toBe("r-1");
+  });
+
+  it("says a refused ranked start can still be practised", () => {
+    const g = withSnapshot();
+    g.receive({ type: "error", code: "storage_unavailable", message: "storage is unavailable" });
+    expect(g.state.notice?.text).toMatch(/^storage is unavailable\. .*practice room still works/);
+    expect(g.state.notice?.offerPractice).toBe(true);
+  });
+});

@@ -1,16 +1,22 @@
 // A node on the canvas: its id, component, instances and live badges (utilization, queue,
 // errors, state). Invariant: it renders only from its `data` (no store reads), so React Flow
 // re-renders a node only when its own data changes.
-import { memo } from "react";
+import { createContext, memo, useContext } from "react";
 import { Handle, Position, type Node, type NodeProps } from "@xyflow/react";
 import type { ArchNode, NodeMetrics } from "../protocol/generated";
 import { num, pct } from "../ui/format";
 
 export type ArchNodeData = {
   node: ArchNode;
-  metrics?: NodeMetrics;
   alerting: boolean;
 };
+
+/**
+ * The latest metrics frame, for node views to read their own numbers. Passing metrics through
+ * React Flow's node data would hand it a new nodes array on every frame (it re-adopts every node
+ * and edge); through a context only the node views re-render.
+ */
+export const NodeMetricsContext = createContext<readonly NodeMetrics[] | undefined>(undefined);
 
 export type ArchFlowNode = Node<ArchNodeData, "arch">;
 
@@ -27,7 +33,8 @@ const KIND_LABEL: Record<string, string> = {
 };
 
 function ArchNodeViewImpl({ data, selected }: NodeProps<ArchFlowNode>) {
-  const { node, metrics: m, alerting } = data;
+  const { node, alerting } = data;
+  const m = useContext(NodeMetricsContext)?.find((x) => x.id === node.id);
   const state = m?.state ?? (node.drained ? "drained" : "idle");
   const showInstances = node.kind !== "client";
   return (

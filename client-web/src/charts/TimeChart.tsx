@@ -8,6 +8,12 @@ import "uplot/dist/uPlot.min.css";
 import type { MetricsHistory } from "../state/metricsHistory";
 import type { Ring } from "../state/ring";
 
+/** Charts share SLOTS animation frames between them (a few tens of ms of delay at most). */
+const SLOTS = 4;
+let nextSlot = 0;
+/** A frame number shared by every chart: the animation frame's time in 60 Hz frames. */
+const frameNo = (): number => Math.round(performance.now() / (1000 / 60));
+
 export interface SeriesSpec {
   label: string;
   color: string;
@@ -54,11 +60,14 @@ export function TimeChart({ title, history, series, unit, height = 140, testId }
     const plot = new uPlot(opts, empty, el);
     let seen = -1;
     let frame = 0;
+    const slot = nextSlot++ % SLOTS;
     const xs: number[] = [];
     const ys: number[][] = series.map(() => []);
     const draw = () => {
       frame = requestAnimationFrame(draw);
-      if (history.version === seen) return;
+      // Each chart redraws on its own frame of every SLOTS, so a metrics frame's redraws spread
+      // over several animation frames instead of all landing on the one the canvas re-renders.
+      if (history.version === seen || frameNo() % SLOTS !== slot) return;
       seen = history.version;
       history.t.toArray(xs);
       const data: (number | null)[][] = [xs];

@@ -3,10 +3,10 @@
 // Invariants: req_ids strictly increase for the life of the page and across reloads (they start
 // at the wall clock in ms), as the server requires across resumes; every action is recorded as
 // pending before it is sent, so its answer lands next to the control that sent it.
-import type { Action, ClientMsg, JoinRole, Mode, PracticeOp } from "../protocol/generated";
+import type { Action, ClientMsg, JoinRole, Mode, PracticeOp, ServerMsg } from "../protocol/generated";
 import { MAX_CHAT_CHARS } from "../protocol/generated";
 import { createSession, getLevel, type Session } from "../api/http";
-import { SocketAdapter, type WebSocketFactory } from "../net/socket";
+import { SocketAdapter, type ConnStatus, type WebSocketFactory } from "../net/socket";
 import { clearSession, lastName, loadSession, saveSession } from "./session";
 import { actionTarget, GameStore } from "./store";
 
@@ -28,8 +28,10 @@ export class GameController {
   private lastReqId = 0;
   private levelLoading: string | null = null;
   private joinInFlight: string | null = null;
+  private readonly opts: ControllerOptions;
 
   constructor(opts: ControllerOptions = {}) {
+    this.opts = opts;
     this.socket = new SocketAdapter({
       url: opts.wsUrl ?? defaultWsUrl(),
       ...(opts.createSocket ? { createSocket: opts.createSocket } : {}),
@@ -63,6 +65,27 @@ export class GameController {
         this.game.set({ notice: { kind: "error", text: reason } });
       },
       onRtt: (rttMs) => this.game.set({ rttMs }),
+    });
+  }
+
+  /**
+   * A second connection under this player's session, for work beside the room (replaying a
+   * receipt in a practice room). It never resumes a room after a drop (the caller decides what a
+   * drop means) and it is not started: the caller starts it and must stop it.
+   */
+  sideSocket(onMessage: (msg: ServerMsg) => void, onStatus: (s: ConnStatus) => void): SocketAdapter {
+    return new SocketAdapter({
+      url: this.opts.wsUrl ?? defaultWsUrl(),
+      ...(this.opts.createSocket ? { createSocket: this.opts.createSocket } : {}),
+      getToken: async () => (await this.ensureSession()).token,
+      renewSession: async () => {
+        clearSession();
+        this.session = null;
+        await this.ensureSession();
+      },
+      resumeTarget: () => null,
+      onMessage,
+      onStatus,
     });
   }
 
@@ -124,10 +147,17 @@ export class GameController {
     return ok;
   }
 
-  async createRoom(level: string, mode: Mode, practice: boolean): Promise<void> {
+  /** Creates a room; `seed` only for a run that must match another (the daily challenge). */
+  async createRoom(level: string, mode: Mode, practice: boolean, seed?: number): Promise<void> {
     await this.whenOpen();
     if (this.game.state.room) this.leave();
-    this.send({ type: "create_room", level, mode, ...(practice ? { practice } : {}) });
+    this.send({
+      type: "create_room",
+      level,
+      mode,
+      ...(seed !== undefined ? { seed } : {}),
+      ...(practice ? { practice } : {}),
+    });
   }
 
   async joinRoom(target: { code: string } | { room: string }, role: JoinRole): Promise<void> {

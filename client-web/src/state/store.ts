@@ -48,6 +48,8 @@ export interface FeedItem {
 export interface Notice {
   kind: "error" | "info";
   text: string;
+  /** Offer a practice room of the current level (ranked play is unavailable). */
+  offerPractice?: boolean;
 }
 
 export interface GameState {
@@ -63,12 +65,19 @@ export interface GameState {
   pending: Record<number, PendingAction>;
   /** The last refusal per target ("palette", "node:web", "edge:lb->web", "room"). */
   refusals: Record<string, RefusalEntry>;
-  results: Record<string, { attemptId?: string; result: RunResult }>;
+  /** Finished runs per world key; `receiptId` only in ranked rooms (practice is not signed). */
+  results: Record<string, RunOutcome>;
   standings: Standing[];
   notice: Notice | null;
   level: LevelDetail | null;
   /** In a race, the racer whose world a spectator, coach or finished racer chose to watch. */
   watching: string | null;
+}
+
+export interface RunOutcome {
+  attemptId?: string;
+  receiptId?: string;
+  result: RunResult;
 }
 
 export type ReceiveOutcome = "ok" | "gap" | "resync";
@@ -210,7 +219,12 @@ export class GameStore {
       }
       case "attempt_finished": {
         const key = worldKey(msg.world);
-        const results = { ...s.results, [key]: { attemptId: msg.attempt_id, result: msg.result } };
+        const outcome: RunOutcome = {
+          attemptId: msg.attempt_id,
+          ...(msg.receipt_id ? { receiptId: msg.receipt_id } : {}),
+          result: msg.result,
+        };
+        const results = { ...s.results, [key]: outcome };
         const room = s.room && {
           ...s.room,
           worlds: s.room.worlds.map((w) => (keyOf(w) === key ? { ...w, result: msg.result } : w)),
@@ -233,6 +247,15 @@ export class GameStore {
               [target]: { code: msg.code, message: msg.message, at: Date.now(), ...(p ? { action: p.action } : {}) },
             },
           });
+        } else if (msg.code === "storage_unavailable") {
+          // A ranked run cannot be recorded right now: say so, and point at what still works.
+          this.set({
+            notice: {
+              kind: "error",
+              text: `${msg.message}. Ranked runs cannot be recorded right now; a practice room still works (not ranked).`,
+              offerPractice: true,
+            },
+          });
         } else {
           this.set({ notice: { kind: "error", text: msg.message } });
         }
@@ -250,7 +273,7 @@ export class GameStore {
     const sameRoom = s.room?.id === room.id;
     if (!sameRoom) this.clearRoom();
     const latest: Record<string, TickReport> = sameRoom ? { ...s.latest } : {};
-    const results: Record<string, { attemptId?: string; result: RunResult }> = {};
+    const results: Record<string, RunOutcome> = {};
     for (const w of room.worlds) {
       const key = keyOf(w);
       if (w.report) {
@@ -261,11 +284,15 @@ export class GameStore {
         delete latest[key];
         this.history(key).clear();
       }
-      if (w.result)
+      if (w.result) {
+        // A snapshot carries the result but not the ids: keep those an attempt_finished gave.
+        const prev = s.results[key];
         results[key] = {
-          ...(s.results[key]?.attemptId ? { attemptId: s.results[key]?.attemptId } : {}),
+          ...(prev?.attemptId ? { attemptId: prev.attemptId } : {}),
+          ...(prev?.receiptId ? { receiptId: prev.receiptId } : {}),
           result: w.result,
         };
+      }
     }
     this.set({ room, lastSeq: room.last_seq, latest, results, notice: null });
   }

@@ -5,12 +5,15 @@ import { lazy, Suspense, useEffect } from "react";
 import { ConnBadge } from "./ConnBadge";
 import { Home } from "./Home";
 import { Briefing } from "./Briefing";
+import { Leaderboards } from "./Leaderboards";
 import { NoticeBar } from "./NoticeBar";
 import { useController, useGame } from "./hooks";
 import { navigate, useRoute } from "./router";
 import { selectConn, selectNotice, selectRoom } from "../state/selectors";
 
 const RoomScreen = lazy(() => import("./room/RoomScreen"));
+// The receipt page replays runs into uPlot charts: loaded lazily like the room.
+const ReceiptPage = lazy(() => import("./receipt/ReceiptPage"));
 
 export function App() {
   const route = useRoute();
@@ -48,12 +51,30 @@ export function App() {
         >
           Stampede
         </a>
+        <nav className="app-nav" aria-label="Main">
+          <a
+            href="/leaderboards"
+            onClick={(e) => {
+              e.preventDefault();
+              if (room) controller.leave();
+              navigate({ name: "leaderboards" });
+            }}
+          >
+            Leaderboards
+          </a>
+        </nav>
         <ConnBadge />
       </header>
       <NoticeBar />
       <main className="app-main">
         {route.name === "home" && <Home />}
         {route.name === "level" && <Briefing id={route.id} />}
+        {route.name === "leaderboards" && <Leaderboards level={route.level} view={route} />}
+        {route.name === "receipt" && (
+          <Suspense fallback={<p className="loading">Loading the receipt…</p>}>
+            <ReceiptPage id={route.id} />
+          </Suspense>
+        )}
         {inRoom &&
           (room ? (
             <Suspense fallback={<p className="loading">Loading the room…</p>}>

@@ -1,8 +1,13 @@
-// Level briefing: what the level teaches, its objectives, budget and time, and the ways to play.
+// Level briefing: what the level teaches, its objectives, budget and time, the ways to play, and
+// the top of its (solo, all-time) leaderboard.
 // Invariant: buttons only ask the controller; the room screen appears when the snapshot arrives.
 import { useState } from "react";
 import { getLevel } from "../api/http";
-import { useController } from "./hooks";
+import { leaderboard } from "../api/records";
+import { LeaderboardTable } from "./LeaderboardTable";
+import { Link } from "./Link";
+import { selectMe } from "../state/selectors";
+import { useController, useGame } from "./hooks";
 import { navigate } from "./router";
 import { useFetch } from "./useFetch";
 import { clock, money, pct } from "./format";
@@ -77,8 +82,32 @@ export function Briefing({ id }: { id: string }) {
             </button>
           </div>
           {error && <p className="error">{error}</p>}
+          <TopRuns level={id} />
         </>
       )}
     </div>
+  );
+}
+
+/** The first ten of the level's solo board, with a link to the whole of it. */
+function TopRuns({ level }: { level: string }) {
+  const board = useFetch(() => leaderboard(level, { limit: 10 }), [level]);
+  const me = useGame(selectMe);
+  return (
+    <section aria-labelledby="top-h" className="top-runs">
+      <div className="row spread">
+        <h2 id="top-h">Best runs</h2>
+        <Link to={{ name: "leaderboards", level }} testId="full-board">
+          Full leaderboard
+        </Link>
+      </div>
+      {board.error && <p className="muted small">Leaderboard unavailable: {board.error}</p>}
+      {board.data && board.data.entries.length === 0 && (
+        <p className="muted small">Nobody has passed this level yet. Be the first.</p>
+      )}
+      {board.data && board.data.entries.length > 0 && (
+        <LeaderboardTable entries={board.data.entries} me={me?.player} caption="Best runs" compact testId="top-runs" />
+      )}
+    </section>
   );
 }

@@ -2,15 +2,48 @@
 // they survive a reload. Invariant: `navigate` is the only writer of location; components read
 // the route through `useRoute`.
 import { useSyncExternalStore } from "react";
+import type { Mode, Window } from "../protocol/generated";
+
+/** A leaderboard's coordinates; absent fields mean the server's defaults (solo, all time). */
+export interface BoardView {
+  mode?: Mode;
+  window?: Window;
+  period?: string;
+}
 
 export type Route =
-  { name: "home" } | { name: "level"; id: string } | { name: "room"; id: string } | { name: "join"; code: string };
+  | { name: "home" }
+  | { name: "level"; id: string }
+  | { name: "room"; id: string }
+  | { name: "join"; code: string }
+  | ({ name: "leaderboards"; level?: string } & BoardView)
+  | { name: "receipt"; id: string };
 
-export function parseRoute(path: string): Route {
+const MODES: readonly string[] = ["solo", "race", "team"];
+const WINDOWS: readonly string[] = ["all", "season", "week", "day"];
+
+function boardView(search: string): BoardView {
+  const q = new URLSearchParams(search);
+  const mode = q.get("mode");
+  const window = q.get("window");
+  const period = q.get("period");
+  return {
+    ...(mode && MODES.includes(mode) ? { mode: mode as Mode } : {}),
+    ...(window && WINDOWS.includes(window) ? { window: window as Window } : {}),
+    ...(period ? { period } : {}),
+  };
+}
+
+/** Parses a path, optionally with its `?query` (only the leaderboards page reads one). */
+export function parseRoute(pathWithQuery: string): Route {
+  const [path = "", search = ""] = pathWithQuery.split("?", 2);
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "levels" && parts[1]) return { name: "level", id: parts[1] };
   if (parts[0] === "rooms" && parts[1]) return { name: "room", id: parts[1] };
   if (parts[0] === "join" && parts[1]) return { name: "join", code: parts[1] };
+  if (parts[0] === "leaderboards")
+    return { name: "leaderboards", ...(parts[1] ? { level: parts[1] } : {}), ...boardView(search) };
+  if (parts[0] === "receipts" && parts[1]) return { name: "receipt", id: parts[1] };
   return { name: "home" };
 }
 
@@ -24,14 +57,27 @@ export function routePath(r: Route): string {
       return `/rooms/${encodeURIComponent(r.id)}`;
     case "join":
       return `/join/${encodeURIComponent(r.code)}`;
+    case "leaderboards": {
+      const q = new URLSearchParams();
+      if (r.mode) q.set("mode", r.mode);
+      if (r.window) q.set("window", r.window);
+      if (r.period && r.window && r.window !== "all") q.set("period", r.period);
+      const search = q.toString();
+      return (
+        (r.level ? `/leaderboards/${encodeURIComponent(r.level)}` : "/leaderboards") + (search ? `?${search}` : "")
+      );
+    }
+    case "receipt":
+      return `/receipts/${encodeURIComponent(r.id)}`;
   }
 }
 
 const listeners = new Set<() => void>();
-let current = typeof location === "undefined" ? "/" : location.pathname;
+const here = (): string => location.pathname + location.search;
+let current = typeof location === "undefined" ? "/" : here();
 
 function notify(): void {
-  current = location.pathname;
+  current = here();
   for (const l of listeners) l();
 }
 
@@ -39,7 +85,7 @@ if (typeof window !== "undefined") window.addEventListener("popstate", notify);
 
 export function navigate(r: Route, replace = false): void {
   const path = routePath(r);
-  if (path === location.pathname) return;
+  if (path === here()) return;
   if (replace) history.replaceState(null, "", path);
   else history.pushState(null, "", path);
   notify();

@@ -2,7 +2,7 @@
 // practice controls and the results. Loaded lazily (it carries React Flow and uPlot).
 // Invariant: everything the player changes goes out as an action through the controller; this
 // screen holds only view state (selection, whether the results panel is dismissed).
-import { useCallback, useEffect, useState } from "react";
+import { memo, useCallback, useEffect, useMemo, useState } from "react";
 import { ReactFlowProvider } from "@xyflow/react";
 import type { Action } from "../../protocol/generated";
 import { ArchCanvas, type Selection } from "../../canvas/ArchCanvas";
@@ -34,6 +34,15 @@ import { Results } from "./Results";
 import { TopBar } from "./TopBar";
 import { pct } from "../format";
 
+// Metrics arrive 10-40 times a second and re-render this screen; the panels that do not read
+// them are memoized so a frame only re-renders what shows live numbers (canvas, top bar,
+// inspector, objectives). Their props are stable between metrics frames.
+const PaletteM = memo(Palette);
+const PeopleM = memo(People);
+const AlertFeedM = memo(AlertFeed);
+const ChartsM = memo(Charts);
+const PracticeBarM = memo(PracticeBar);
+
 export default function RoomScreen() {
   const controller = useController();
   const room = useGame(selectRoom);
@@ -52,6 +61,8 @@ export default function RoomScreen() {
   const [resultsHidden, setResultsHidden] = useState(false);
   const onAct = useCallback((a: Action) => void controller.act(a), [controller]);
   const onSelect = useCallback((s: Selection) => setSelection(s), []);
+  const onPick = useCallback((id: string) => setSelection({ type: "node", id }), []);
+  const worldFeed = useMemo(() => feed.filter((f) => !f.world || f.world === worldKey), [feed, worldKey]);
 
   // A new result (a new run) shows the panel again.
   useEffect(() => setResultsHidden(false), [result?.result.score, result?.result.ticks]);
@@ -82,7 +93,7 @@ export default function RoomScreen() {
           navigate({ name: "home" });
         }}
       />
-      {canPractice && <PracticeBar room={room} />}
+      {canPractice && <PracticeBarM room={room} />}
       {room.mode === "race" && room.worlds.length > 1 && (
         <div className="row panel">
           <label htmlFor="watch-select">Showing the system of</label>
@@ -101,7 +112,7 @@ export default function RoomScreen() {
         </div>
       )}
       <div className="workbench">
-        <Palette level={levelMatches} arch={world.architecture} canEdit={canEdit} onAct={onAct} />
+        <PaletteM level={levelMatches} arch={world.architecture} canEdit={canEdit} onAct={onAct} />
         <ReactFlowProvider>
           <ArchCanvas
             arch={world.architecture}
@@ -129,15 +140,11 @@ export default function RoomScreen() {
           {(room.phase === "lobby" || room.phase === "countdown") && (
             <p className="muted small">Live metrics start with the run. Build in the lobby, then press Start.</p>
           )}
-          <Charts history={history} node={selectedNode} />
+          <ChartsM history={history} node={selectedNode} />
         </div>
         <div className="side">
           <Objectives level={levelMatches} report={report} />
-          <AlertFeed
-            feed={feed.filter((f) => !f.world || f.world === worldKey)}
-            tickHz={room.tick_hz}
-            onPick={(id) => setSelection({ type: "node", id })}
-          />
+          <AlertFeedM feed={worldFeed} tickHz={room.tick_hz} onPick={onPick} />
           {room.mode === "race" && standings.length > 0 && (
             <section className="panel" aria-label="Standings">
               <h2>Standings</h2>
@@ -151,18 +158,25 @@ export default function RoomScreen() {
               </ol>
             </section>
           )}
-          <People members={room.members} chat={room.chat} me={me?.player} />
+          <PeopleM members={room.members} chat={room.chat} me={me?.player} />
         </div>
       </div>
       {result && !resultsHidden && (
         <Results
           result={result.result}
+          receiptId={result.receiptId}
+          rank={
+            room.practice || !me
+              ? undefined
+              : { level: room.level, mode: room.mode, player: me.player, attemptId: result.attemptId }
+          }
+          onLeaveForLink={() => controller.leave()}
           onClose={() => setResultsHidden(true)}
           onHome={() => {
             controller.leave();
             navigate({ name: "home" });
           }}
-          onRetry={() => void controller.createRoom(room.level, room.mode, room.practice)}
+          onRetry={() => void controller.createRoom(room.level, room.mode, room.practice, room.seed)}
         />
       )}
     </div>
