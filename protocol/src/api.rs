@@ -5,6 +5,8 @@
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
+use stampede_sim::report::SystemMetrics;
+
 use crate::{Action, Mode, PlayerId, RunResult};
 
 /// Receipt format version; a verifier refuses versions it does not know.
@@ -237,4 +239,39 @@ pub struct AttemptPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional)]
     pub next: Option<String>,
+}
+
+/// A receipt re-simulated on the server: its system metrics every `every` ticks, for replaying
+/// a run's curves (and drawing the best run as a ghost) without playing it again live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct Replay {
+    /// The receipt replayed.
+    pub receipt_id: String,
+    /// Level id.
+    pub level: String,
+    /// Seed.
+    pub seed: u64,
+    /// Ticks per simulated second.
+    pub tick_hz: u32,
+    /// Ticks in the whole level.
+    pub total_ticks: u64,
+    /// A frame every this many ticks (and always the last tick).
+    pub every: u64,
+    /// The frames, in tick order.
+    pub frames: Vec<ReplayFrame>,
+    /// The re-simulated result.
+    pub result: RunResult,
+    /// Whether it equals the result the receipt records.
+    pub matches: bool,
+}
+
+/// One sampled tick of a replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+pub struct ReplayFrame {
+    /// Tick.
+    pub tick: u64,
+    /// Simulated seconds at the end of the tick.
+    pub t: f64,
+    /// System metrics at that tick.
+    pub system: SystemMetrics,
 }

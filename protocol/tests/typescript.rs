@@ -46,6 +46,7 @@ fn generate() -> BTreeMap<String, String> {
     api::LeaderboardPage::export_all(&cfg).expect("export LeaderboardPage");
     api::PlayerProgress::export_all(&cfg).expect("export PlayerProgress");
     api::AttemptPage::export_all(&cfg).expect("export AttemptPage");
+    api::Replay::export_all(&cfg).expect("export Replay");
 
     let mut files = read_dir(&scratch);
     assert!(

@@ -317,3 +317,84 @@ pub fn level_hash(text: &str) -> String {
         .map(|b| format!("{b:02x}"))
         .collect()
 }
+
+/// Why a receipt could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// The stored text is not a receipt this server reads.
+    #[error("the stored receipt does not read: {0}")]
+    Unreadable(String),
+    /// Its level or engine is not the one it was played on.
+    #[error("{0}")]
+    Changed(String),
+}
+
+/// Re-simulates a receipt (trusted: one this server stored), sampling the system metrics every
+/// `every` ticks. Refused actions are skipped, as the room would have answered them.
+///
+/// # Errors
+/// When the text is not a receipt, or its level or engine changed since.
+pub fn replay(
+    text: &str,
+    catalog: &Catalog,
+    every: u64,
+) -> Result<stampede_protocol::api::Replay, ReplayError> {
+    use stampede_protocol::api::{Replay, ReplayFrame};
+    let receipt: Receipt =
+        serde_json::from_str(text).map_err(|e| ReplayError::Unreadable(e.to_string()))?;
+    if receipt.engine != stampede_sim::ENGINE_VERSION {
+        return Err(ReplayError::Changed(format!(
+            "simulated by engine {}, this server runs {}",
+            receipt.engine,
+            stampede_sim::ENGINE_VERSION
+        )));
+    }
+    let level = catalog
+        .get(&receipt.level)
+        .filter(|_| catalog.hash(&receipt.level) == Some(receipt.level_hash.as_str()))
+        .ok_or_else(|| {
+            ReplayError::Changed(format!(
+                "level `{}` is not on this server as it was played",
+                receipt.level
+            ))
+        })?;
+    let mut world = World::new(Arc::clone(&level), receipt.seed)
+        .map_err(|r| ReplayError::Changed(format!("the level does not start: {r}")))?;
+    let actions: Vec<TimedAction> = receipt
+        .actions
+        .iter()
+        .map(|a| TimedAction {
+            tick: a.tick,
+            action: a.action.clone(),
+        })
+        .collect();
+    let every = every.max(1);
+    let frame = |r: &stampede_sim::TickReport| ReplayFrame {
+        tick: r.tick,
+        t: r.t,
+        system: r.system.clone(),
+    };
+    let mut frames = Vec::new();
+    let result = world.run_script(&actions, |r| {
+        if r.tick % every == 0 {
+            frames.push(frame(r));
+        }
+    });
+    // The run's last tick is always shown (its end may fall between samples).
+    let last = world.last_report();
+    if frames.last().is_none_or(|f| f.tick < last.tick) {
+        frames.push(frame(last));
+    }
+    let matches = canonical_value(&result) == canonical_value(&receipt.result);
+    Ok(Replay {
+        receipt_id: receipt.id,
+        level: level.id.clone(),
+        seed: receipt.seed,
+        tick_hz: level.tick_hz,
+        total_ticks: level.total_ticks(),
+        every,
+        frames,
+        result,
+        matches,
+    })
+}

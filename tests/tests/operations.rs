@@ -16,16 +16,28 @@ async fn health_levels_rooms_and_metrics() {
 
     let r = http(addr, "GET", "/healthz", None).await;
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
-    // The front page says what this server serves.
+    // The front page: the browser client when it is built, else a notice that says how to
+    // build it and what this server serves.
     let r = http(addr, "GET", "/", None).await;
     assert_eq!(r.status, 200);
     assert!(
         r.header("content-type")
             .is_some_and(|c| c.starts_with("text/html"))
     );
-    assert!(
-        r.body.contains("Stampede") && r.body.contains("/api/v1/levels") && r.body.contains("/ws")
-    );
+    assert!(r.body.contains("<title>Stampede</title>"), "{}", r.body);
+    if r.body.contains("not built") {
+        assert!(
+            r.body.contains("npm ci")
+                && r.body.contains("/api/v1/levels")
+                && r.body.contains("/ws")
+        );
+    } else {
+        assert!(
+            r.body.contains("<script type=\"module\""),
+            "the built client: {}",
+            r.body
+        );
+    }
     let r = http(addr, "GET", "/readyz", None).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["ready"], true);

@@ -88,6 +88,36 @@ async fn a_finished_run_has_a_verifiable_receipt_and_a_leaderboard_entry() {
         "{v}"
     );
 
+    // The replay re-simulates it: curves every few ticks, to the same result.
+    let replay = http(
+        addr,
+        "GET",
+        &format!("/api/v1/receipts/{receipt_id}/replay?every=10"),
+        None,
+    )
+    .await;
+    assert_eq!(replay.status, 200, "{}", replay.body);
+    let replay = replay.json();
+    assert_eq!(replay["matches"], true);
+    assert_eq!(replay["result"], finished["result"]);
+    let frames = replay["frames"].as_array().unwrap();
+    assert_eq!(
+        frames.len(),
+        301,
+        "3 000 ticks: one frame every 10, and the last"
+    );
+    assert_eq!(frames[1]["tick"], 10);
+    assert_eq!(frames[300]["tick"], 2999);
+    assert!(frames[150]["system"]["offered"].as_f64().unwrap() > 0.0);
+    let r = http(
+        addr,
+        "GET",
+        &format!("/api/v1/receipts/{receipt_id}/replay?every=0"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 400);
+
     // The public key is published, and matches the receipt's key id.
     let key = http(addr, "GET", "/api/v1/receipts/public-key", None)
         .await

@@ -39,6 +39,7 @@ pub fn app(state: Arc<AppState>) -> axum::Router {
         .route("/api/v1/receipts/public-key", get(records::public_key))
         .route("/.well-known/receipt-key", get(records::public_key))
         .route("/api/v1/receipts/{id}", get(records::get_receipt))
+        .route("/api/v1/receipts/{id}/replay", get(records::replay_receipt))
         .route(
             "/api/v1/receipts/verify",
             post(records::verify_receipt).layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -72,6 +73,7 @@ pub(crate) enum AppError {
     BadRequest(String),
     NotFound(String),
     Unavailable(String),
+    Conflict(String),
 }
 
 impl IntoResponse for AppError {
@@ -80,6 +82,7 @@ impl IntoResponse for AppError {
             AppError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m),
             AppError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             AppError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            AppError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
         };
         (
             status,

@@ -90,6 +90,14 @@ pub(crate) fn document() -> Value {
                 "parameters": [path_param("id", "receipt id")],
                 "responses": { "200": json_response("the receipt", "Receipt"), "400": error_response("bad id"),
                     "404": error_response("no such receipt"), "503": error_response("storage unavailable") } } },
+            "/api/v1/receipts/{id}/replay": { "get": {
+                "summary": "A receipt re-simulated: its system metrics every `every` ticks (for curves and ghosts)",
+                "parameters": [path_param("id", "receipt id"),
+                    { "name": "every", "in": "query", "schema": { "type": "integer", "minimum": 1 },
+                      "description": "ticks between frames; default and minimum keep it to about 1 000 and at most 10 000 frames" }],
+                "responses": { "200": json_response("the replay", "Replay"), "400": error_response("bad id or step"),
+                    "404": error_response("no such receipt"), "409": error_response("its level or engine changed since"),
+                    "503": error_response("storage unavailable") } } },
             "/api/v1/receipts/verify": { "post": {
                 "summary": "Verify a receipt: the exact bytes, the signature, the level and engine, then a re-simulation",
                 "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Receipt" } } } },
@@ -129,7 +137,8 @@ pub(crate) fn document() -> Value {
             "Verification": described("Verification"),
             "LeaderboardPage": described("LeaderboardPage"),
             "PlayerProgress": described("PlayerProgress"),
-            "AttemptPage": described("AttemptPage")
+            "AttemptPage": described("AttemptPage"),
+            "Replay": described("Replay")
         } }
     })
 }

@@ -81,6 +81,52 @@ pub(crate) async fn verify_receipt(
     Ok(Json(verdict))
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplayQuery {
+    every: Option<u64>,
+}
+
+/// Most frames a replay returns (the sampling step grows to fit).
+const MAX_REPLAY_FRAMES: u64 = 10_000;
+/// Frames a replay returns when the client does not ask for a step.
+const DEFAULT_REPLAY_FRAMES: u64 = 1_000;
+
+pub(crate) async fn replay_receipt(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    Query(q): Query<ReplayQuery>,
+) -> Result<Response, AppError> {
+    check_id("receipt", &id)?;
+    let body = state
+        .storage
+        .db
+        .receipt(&id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no receipt `{id}`")))?;
+    let level_ticks = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| state.catalog.get(v["level"].as_str()?))
+        .map_or(1, |l| l.total_ticks());
+    let every = match q.every {
+        Some(0) => return Err(AppError::BadRequest("every must be at least 1".to_owned())),
+        Some(n) => n.max(level_ticks.div_ceil(MAX_REPLAY_FRAMES)),
+        None => level_ticks.div_ceil(DEFAULT_REPLAY_FRAMES).max(1),
+    };
+    let st = Arc::clone(&state);
+    let replay =
+        tokio::task::spawn_blocking(move || crate::receipt::replay(&body, &st.catalog, every))
+            .await
+            .map_err(|_| AppError::BadRequest("the receipt could not be replayed".to_owned()))?
+            .map_err(|e| AppError::Conflict(e.to_string()))?;
+    // A receipt never changes, and neither does its replay on this engine and level.
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=86400")],
+        Json(replay),
+    )
+        .into_response())
+}
+
 pub(crate) async fn public_key(State(state): State<Arc<AppState>>) -> Json<PublicKey> {
     Json(state.storage.verifier.public())
 }

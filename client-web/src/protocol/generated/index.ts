@@ -35,6 +35,8 @@ export type { Receipt } from "./Receipt";
 export type { ReceiptAction } from "./ReceiptAction";
 export type { ReceiptPlayer } from "./ReceiptPlayer";
 export type { Refusal } from "./Refusal";
+export type { Replay } from "./Replay";
+export type { ReplayFrame } from "./ReplayFrame";
 export type { Role } from "./Role";
 export type { RoomEvent } from "./RoomEvent";
 export type { RoomId } from "./RoomId";
