@@ -1,6 +1,7 @@
 // Components of the records side against a mocked fetch: leaderboard rows, the results' rank
 // around the player, the home page's progress and daily card, the leaderboards page's cursors,
-// and the receipt page's verdicts (valid, and an edited copy that is not).
+// and the receipt page's verdicts (valid, and an edited copy that is not) and its replay from the
+// server (this run and the best run as a ghost; an error shows the server's message).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/react";
 import type { ReactNode } from "react";
@@ -12,8 +13,18 @@ import { Home } from "../src/ui/Home";
 import { Leaderboards } from "../src/ui/Leaderboards";
 import ReceiptPage from "../src/ui/receipt/ReceiptPage";
 import { NoticeBar } from "../src/ui/NoticeBar";
-import type { LeaderboardEntry, LeaderboardPage, Receipt } from "../src/protocol/generated";
+import type { LeaderboardEntry, LeaderboardPage, Receipt, Replay } from "../src/protocol/generated";
+import type { ReplayTrace } from "../src/replay/trace";
 import { serverFixture } from "./fixtures";
+
+// uPlot needs a real canvas (jsdom has none): the stub shows what the chart was handed.
+vi.mock("../src/charts/TraceChart", () => ({
+  TraceChart: ({ mine, ghost, testId }: { mine: ReplayTrace; ghost: ReplayTrace | null; testId?: string }) => (
+    <figure data-testid={testId ?? "chart"}>
+      {`${mine.samples} samples; ghost ${ghost && mine.alignsWith(ghost) ? ghost.samples : "none"}`}
+    </figure>
+  ),
+}));
 
 const entry = (rank: number, player: string, score: number): LeaderboardEntry => ({
   rank,
@@ -248,6 +259,57 @@ describe("Receipt page", () => {
     await waitFor(() =>
       expect(screen.getByTestId("copy-verdict").textContent).toContain("Invalid: the signature does not match"),
     );
+  });
+
+  const metrics = serverFixture("server_metrics", "metrics").report.system;
+  const replayOf = (id: string, matches: boolean): Replay => ({
+    receipt_id: id,
+    level: "01-scale-out",
+    seed: 42,
+    tick_hz: 10,
+    total_ticks: 30,
+    every: 10,
+    frames: [0, 10, 20, 29].map((tick) => ({ tick, t: (tick + 1) / 10, system: metrics })),
+    result,
+    matches,
+  });
+
+  it("replays this run and the best run from the server and says whether the result is the same", async () => {
+    const calls = routes([
+      [/receipts\/r-me\/replay/, () => json(replayOf("r-me", true))],
+      [/receipts\/r-top\/replay/, () => json(replayOf("r-top", false))],
+      [/receipts\/verify/, () => json({ valid: true })],
+      [/receipts\/r-me/, () => new Response(text)],
+      [/leaderboards/, () => json(page([entry(1, "top", result.score + 10)]))],
+    ]);
+    withController(<ReceiptPage id="r-me" />, "me");
+    await waitFor(() => expect(screen.getByText(/The dashed line is the best run on this board/)).toBeTruthy());
+    fireEvent.click(screen.getByTestId("replay"));
+    await waitFor(() => expect(screen.getByTestId("replay-status").getAttribute("data-state")).toBe("done"));
+    expect(screen.getByTestId("replay-status").textContent).toContain("re-simulated: same result");
+    await waitFor(() => expect(screen.getByTestId("ghost-status").getAttribute("data-state")).toBe("done"));
+    expect(screen.getByTestId("ghost-status").textContent).toContain("a different result from the receipt");
+    expect(screen.getByTestId("replay-goodput").textContent).toBe("4 samples; ghost 4");
+    expect(calls.filter((u) => u.includes("/replay"))).toEqual([
+      "/api/v1/receipts/r-me/replay",
+      "/api/v1/receipts/r-top/replay",
+    ]);
+  });
+
+  it("shows the server's message when the run cannot be replayed", async () => {
+    routes([
+      [/\/replay/, () => json({ error: { code: "conflict", message: "the level changed since the run" } }, 409)],
+      [/receipts\/verify/, () => json({ valid: true })],
+      [/receipts\/r-me/, () => new Response(text)],
+      [/leaderboards/, () => json(page([entry(1, "me", result.score)]))],
+    ]);
+    withController(<ReceiptPage id="r-me" />, "me");
+    await waitFor(() => expect(screen.getByText(/This is the best run on its board/)).toBeTruthy());
+    fireEvent.click(screen.getByTestId("replay"));
+    await waitFor(() => expect(screen.getByTestId("replay-status").getAttribute("data-state")).toBe("failed"));
+    expect(screen.getByTestId("replay-status").textContent).toContain("the level changed since the run");
+    expect(screen.queryByTestId("ghost-status")).toBeNull();
+    expect(screen.queryByTestId("replay-charts")).toBeNull();
   });
 });
 

@@ -1,8 +1,9 @@
 // The records side without a server: API calls (URLs, exact receipt text, 404s), leaderboard
-// periods as the server names them, the rank poll, replay traces and the replay driver.
+// periods as the server names them, the rank poll, the server's replays and their traces.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   getReceipt,
+  getReplay,
   leaderboard,
   leaderboardAround,
   playerProgress,
@@ -13,10 +14,9 @@ import { ApiError } from "../src/api/http";
 import { isoWeek, periodOf, recentPeriods } from "../src/records/periods";
 import { afterRecorded, pollRank, settled } from "../src/records/rankPoll";
 import { ReplayTrace } from "../src/replay/trace";
-import { ReplayRun } from "../src/replay/replayRun";
 import { describeAction } from "../src/records/describe";
 import { parseRoute, routePath } from "../src/ui/router";
-import type { ClientMsg, LeaderboardEntry, LeaderboardPage, Receipt, TickReport } from "../src/protocol/generated";
+import type { LeaderboardEntry, LeaderboardPage, Replay, ReplayFrame } from "../src/protocol/generated";
 import { serverFixture } from "./fixtures";
 
 const entry = (rank: number, player: string, score: number, attempt = `a-${player}`): LeaderboardEntry => ({
@@ -164,10 +164,23 @@ describe("rank poll", () => {
   });
 });
 
-const report = (tick: number, goodput = 100): TickReport => {
+/** A replay frame of tick `tick` (10 ticks a second: t is the end of the tick). */
+const frame = (tick: number, goodput = 100): ReplayFrame => {
   const base = serverFixture("server_metrics", "metrics").report;
-  return { ...base, tick, t: tick / 10, system: { ...base.system, goodput } };
+  return { tick, t: (tick + 1) / 10, system: { ...base.system, goodput } };
 };
+
+const replayOf = (id: string, frames: ReplayFrame[]): Replay => ({
+  receipt_id: id,
+  level: "01-scale-out",
+  seed: 42,
+  tick_hz: 10,
+  total_ticks: 3000,
+  every: 10,
+  frames,
+  result: serverFixture("server_attempt_finished", "attempt_finished").result,
+  matches: true,
+});
 
 describe("rank poll gate", () => {
   it("asks the board only a poll after the attempt is recorded", async () => {
@@ -184,183 +197,41 @@ describe("rank poll gate", () => {
   });
 });
 
-describe("replay trace", () => {
-  it("keeps one slot per tick, NaN (a gap) until a frame arrives, first frame wins", () => {
-    const t = new ReplayTrace(5, 10);
-    t.push(report(1, 50));
-    t.push(report(1, 70)); // repeated frame
-    t.push(report(9, 1)); // outside the run
-    t.push(report(3, 80));
-    expect(t.column("goodput")).toEqual([null, 50, null, 80, null]);
-    expect(t.column("error_rate", 100)[1]).toBeCloseTo(0.4);
-    expect(t.xs()).toEqual([0, 0.1, 0.2, 0.3, 0.4]);
-    expect(t.samples).toBe(2);
-    expect(t.lastTick).toBe(3);
-  });
-});
-
-function receiptWith(actions: Receipt["actions"]): Receipt {
-  const result = serverFixture("server_attempt_finished", "attempt_finished").result;
-  return {
-    version: 1,
-    id: "r1",
-    attempt_id: "a1",
-    level: "01-scale-out",
-    level_version: 1,
-    level_hash: "00",
-    engine: "1",
-    seed: 42,
-    mode: "solo",
-    players: [{ id: "p1", name: "Ada" }],
-    actions,
-    result,
-    started_at: 0,
-    finished_at: 1,
-    key_id: "k",
-  };
-}
-
-describe("replay driver", () => {
-  const snapshot = serverFixture("server_room_snapshot", "room_snapshot");
-
-  function setup(actions: Receipt["actions"]) {
-    const sent: ClientMsg[] = [];
-    const run = new ReplayRun(
-      receiptWith(actions),
-      (m) => (sent.push(m), true),
-      () => {},
-      1000,
-    );
-    return { run, sent };
-  }
-
-  it("builds the lobby, starts once every lobby action is answered, and sends later actions a tick early", () => {
-    const { run, sent } = setup([
-      { tick: 0, player: "p1", action: { op: "add_node", id: "lb", component: "load-balancer" } },
-      { tick: 0, player: "p1", action: { op: "connect", from: "lb", to: "web" } },
-      { tick: 100, player: "p1", action: { op: "scale", id: "web", instances: 4 } },
-    ]);
-    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    expect(sent[0]).toMatchObject({
-      type: "create_room",
-      level: "01-scale-out",
-      seed: 42,
-      practice: true,
-      mode: "solo",
-    });
-    run.receive({ ...snapshot, room: { ...snapshot.room, total_ticks: 3000, tick_hz: 10 } });
-    const lobby = sent.filter((m) => m.type === "action");
-    expect(lobby).toHaveLength(2);
-    expect(sent.some((m) => m.type === "start")).toBe(false);
-    for (const m of lobby)
-      if (m.type === "action") run.receive({ type: "action_result", req_id: m.req_id, ok: true, tick: 0 });
-    expect(sent.filter((m) => m.type === "start")).toHaveLength(1);
-    // Far from the next action: fast.
-    expect(sent).toContainEqual({ type: "practice", op: { op: "speed", factor: 4 } });
-    run.receive({ type: "metrics", report: report(10) });
-    expect(sent.filter((m) => m.type === "action")).toHaveLength(2);
-    // Within three seconds of it: slow, and nothing sent yet.
-    run.receive({ type: "metrics", report: report(80) });
-    expect(sent.at(-1)).toEqual({ type: "practice", op: { op: "speed", factor: 1 } });
-    // The frame of tick 99: the world stands at 100, the action goes now.
-    run.receive({ type: "metrics", report: report(99) });
-    const scale = sent.filter((m) => m.type === "action")[2];
-    expect(scale).toMatchObject({ action: { op: "scale", instances: 4 } });
-    if (scale?.type === "action") run.receive({ type: "action_result", req_id: scale.req_id, ok: true, tick: 100 });
-    expect(run.trace?.samples).toBe(3);
-    const finished = serverFixture("server_attempt_finished", "attempt_finished");
-    run.receive(finished);
-    expect(run.status).toMatchObject({ state: "done", exact: true, matches: true, late: 0 });
-    expect(sent.at(-1)).toEqual({ type: "leave_room" });
+describe("replay", () => {
+  it("fetches the server's replay, with the step only when asked", async () => {
+    const calls = mockFetch(() => json(replayOf("r1", [frame(0, 50), frame(10, 60)])));
+    const r = await getReplay("r 1");
+    expect(calls[0]?.url).toBe("/api/v1/receipts/r%201/replay");
+    expect(r.matches).toBe(true);
+    expect(r.frames.map((f) => f.tick)).toEqual([0, 10]);
+    await getReplay("r1", 5);
+    expect(calls[1]?.url).toBe("/api/v1/receipts/r1/replay?every=5");
   });
 
-  it("pauses a few ticks before a mid-run action and steps the world to its tick, probing where it stands", () => {
-    const sent: ClientMsg[] = [];
-    const timers: (() => void)[] = [];
-    const run = new ReplayRun(
-      receiptWith([{ tick: 100, player: "p1", action: { op: "scale", id: "web", instances: 4 } }]),
-      (m) => (sent.push(m), true),
-      () => {},
-      1000,
-      (f) => void timers.push(f),
-    );
-    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    run.receive(snapshot);
-    run.receive({ type: "metrics", report: report(96) }); // the world stands at 97: three ticks to go
-    const probeOf = () => sent.filter((m) => m.type === "action").at(-1);
-    expect(sent.slice(-2)).toMatchObject([
-      { type: "practice", op: { op: "pause" } },
-      { type: "action", action: { op: "fail_over", id: "replay-tick-probe" } },
-    ]);
-    const answer = (tick: number) => {
-      const p = probeOf();
-      if (p?.type === "action") run.receive({ type: "action_result", req_id: p.req_id, ok: false, tick });
-    };
-    for (const at of [97, 98, 99]) {
-      answer(at);
-      run.receive({ type: "metrics", report: report(at) }); // frames while stepping change nothing
-      timers.shift()?.(); // the pause between steps
-      expect(sent.at(-1)).toEqual({ type: "practice", op: { op: "unpause" } });
-      timers.shift()?.(); // one tick's worth of clock
-      expect(sent.slice(-2)).toMatchObject([{ type: "practice", op: { op: "pause" } }, { type: "action" }]);
-    }
-    expect(sent.some((m) => m.type === "action" && m.action.op === "scale")).toBe(false);
-    answer(100);
-    const scale = sent.find((m) => m.type === "action" && m.action.op === "scale");
-    expect(scale).toBeTruthy();
-    expect(sent.at(-1)).toMatchObject({ type: "practice", op: { op: "unpause" } });
-    if (scale?.type === "action") run.receive({ type: "action_result", req_id: scale.req_id, ok: true, tick: 100 });
-    run.receive(serverFixture("server_attempt_finished", "attempt_finished"));
-    expect(run.status).toMatchObject({ state: "done", exact: true, refused: 0 });
+  it("rejects with the server's code and message (a changed level is a 409)", async () => {
+    mockFetch(() => json({ error: { code: "conflict", message: "the level changed since the run" } }, 409));
+    const e = await getReplay("r1").catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(ApiError);
+    expect(e).toMatchObject({ status: 409, code: "conflict", message: "the level changed since the run" });
+    mockFetch(() => json({ error: { code: "storage_unavailable", message: "storage is unavailable" } }, 503));
+    await expect(getReplay("r1")).rejects.toMatchObject({ status: 503 });
   });
 
-  it("keeps under the server's message rate: a long lobby goes out paced", () => {
-    const sent: ClientMsg[] = [];
-    const timers: (() => void)[] = [];
-    let now = 0;
-    const lobby = Array.from({ length: 50 }, (_, i) => ({
-      tick: 0,
-      player: "p1",
-      action: { op: "scale" as const, id: "web", instances: (i % 9) + 1 },
-    }));
-    const run = new ReplayRun(
-      receiptWith(lobby),
-      (m) => (sent.push(m), true),
-      () => {},
-      1000,
-      (f) => void timers.push(f),
-      () => now,
-    );
-    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    run.receive(snapshot);
-    expect(sent).toHaveLength(30); // the burst: create_room and 29 actions
-    now += 1000;
-    timers.shift()?.();
-    expect(sent).toHaveLength(45); // fifteen a second after that
+  it("builds a trace with one sample per frame, x in simulated seconds, gaps as null", () => {
+    const gap = { ...frame(20, 0), system: { ...frame(20, 0).system, goodput: null as unknown as number } };
+    // Out of order on purpose: the x axis must still increase.
+    const t = new ReplayTrace(replayOf("r1", [frame(10, 60), frame(0, 50), gap]));
+    expect(t.xs).toEqual([0.1, 1.1, 2.1]);
+    expect(t.column("goodput")).toEqual([50, 60, null]);
+    expect(t.column("error_rate", 100)[0]).toBeCloseTo(frame(0, 50).system.error_rate * 100);
+    expect(t.samples).toBe(3);
   });
 
-  it("counts an action that landed on a later tick, and fails on a second welcome (a dropped connection)", () => {
-    const { run, sent } = setup([{ tick: 5, player: "p1", action: { op: "scale", id: "web", instances: 2 } }]);
-    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    run.receive(snapshot);
-    run.receive({ type: "metrics", report: report(7) }); // frame of tick 4 skipped: sent late
-    const a = sent.find((m) => m.type === "action");
-    if (a?.type === "action") run.receive({ type: "action_result", req_id: a.req_id, ok: true, tick: 8 });
-    const other = serverFixture("server_attempt_finished", "attempt_finished");
-    run.receive({ ...other, result: { ...other.result, score: other.result.score - 10 } });
-    expect(run.status).toMatchObject({ state: "done", exact: false, late: 1, matches: false });
-
-    const second = setup([]);
-    second.run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    second.run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    expect(second.run.status.state).toBe("failed");
-  });
-
-  it("fails with the server's message when the room cannot be made", () => {
-    const { run } = setup([]);
-    run.receive({ type: "welcome", player: "p1", name: "Ada", server_time: 0 } as never);
-    run.receive({ type: "error", code: "level_not_found", message: "there is no level `x`" });
-    expect(run.status).toEqual({ state: "failed", reason: "there is no level `x`" });
+  it("overlays a ghost only when it was sampled at the same ticks", () => {
+    const a = new ReplayTrace(replayOf("a", [frame(0), frame(10)]));
+    expect(a.alignsWith(new ReplayTrace(replayOf("b", [frame(0, 7), frame(10, 8)])))).toBe(true);
+    expect(a.alignsWith(new ReplayTrace(replayOf("c", [frame(0), frame(5)])))).toBe(false);
+    expect(a.alignsWith(new ReplayTrace(replayOf("d", [frame(0)])))).toBe(false);
   });
 });
 

@@ -1,5 +1,5 @@
 // What finished attempts leave behind, over /api/v1 (server/src/http/records.rs): leaderboards,
-// receipts (fetch, verify), a player's progress and history, the daily challenge.
+// receipts (fetch, verify, replay), a player's progress and history, the daily challenge.
 // Invariants: the types are the generated ones (only the daily challenge, not generated, is
 // typed here); a receipt is kept as the exact text the server signed, because verification
 // fails on any other encoding; every call rejects with an ApiError carrying the server's message.
@@ -9,6 +9,7 @@ import type {
   Mode,
   PlayerProgress,
   Receipt,
+  Replay,
   Verification,
   Window,
 } from "../protocol/generated";
@@ -104,6 +105,15 @@ export async function verifyReceipt(text: string): Promise<Verification> {
   });
   if (!res.ok) throw await errorOf(res, path);
   return (await res.json()) as Verification;
+}
+
+/**
+ * A receipt re-simulated on the server: system metrics every `every` ticks (the server's default
+ * keeps it near a thousand frames) and whether the result equals the recorded one. Rejects with
+ * an ApiError: 404 (no such receipt), 409 (its level or engine changed since), 503 (storage down).
+ */
+export function getReplay(id: string, every?: number): Promise<Replay> {
+  return getJson(`/api/v1/receipts/${enc(id)}/replay${queryString({ every })}`);
 }
 
 /** The player's progress; a player with no finished attempt yet (404) has none. */

@@ -1,8 +1,8 @@
 // A uPlot chart of one series of a replayed run, with the same series of another run (the
-// level's best, "ghost") drawn faint and dashed on the same axes. Samples never pass through
-// React: the chart polls the traces' versions on animation frames.
-// Invariant: one uPlot instance per mounted chart, destroyed on unmount; both traces share the
-// x axis (tick / tick_hz), so they are only overlaid when their lengths agree.
+// level's best, "ghost") drawn faint and dashed on the same axes. A replay arrives whole from
+// the server, so the chart is drawn once per pair of traces.
+// Invariant: one uPlot instance per mounted chart, destroyed on unmount; the ghost is only
+// overlaid when it was sampled at the same ticks (it shares this run's x axis).
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -22,7 +22,7 @@ interface Props {
 
 export function TraceChart({ title, mine, ghost, series, color, unit, scale = 1, height = 150, testId }: Props) {
   const box = useRef<HTMLDivElement>(null);
-  const overlay = ghost && ghost.totalTicks === mine.totalTicks ? ghost : null;
+  const overlay = ghost && mine.alignsWith(ghost) ? ghost : null;
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -58,33 +58,17 @@ export function TraceChart({ title, mine, ghost, series, color, unit, scale = 1,
           : []),
       ],
     };
-    const xs = mine.xs();
     const plot = new uPlot(
       opts,
-      [xs, mine.column(series, scale), ...(overlay ? [overlay.column(series, scale)] : [])],
+      [mine.xs, mine.column(series, scale), ...(overlay ? [overlay.column(series, scale)] : [])],
       el,
     );
-    let seen = "";
-    let frame = 0;
-    let drawnAt = 0;
-    const draw = (now: number) => {
-      frame = requestAnimationFrame(draw);
-      const v = `${mine.version}:${overlay?.version ?? 0}`;
-      // A replay streams up to a few hundred frames a second into whole-run arrays: redraw at
-      // most four times a second, so the page stays free to answer the replay on time.
-      if (v === seen || now - drawnAt < 250) return;
-      seen = v;
-      drawnAt = now;
-      plot.setData([xs, mine.column(series, scale), ...(overlay ? [overlay.column(series, scale)] : [])]);
-    };
-    frame = requestAnimationFrame(draw);
     const ro =
       typeof ResizeObserver === "undefined"
         ? null
         : new ResizeObserver(() => plot.setSize({ width: Math.max(200, el.clientWidth), height }));
     ro?.observe(el);
     return () => {
-      cancelAnimationFrame(frame);
       ro?.disconnect();
       plot.destroy();
     };

@@ -1,43 +1,39 @@
-// The metric curves of one replayed run, indexed by tick. A replay's frames arrive over the
-// socket and may skip ticks (the server sends each connection only its latest frame), so samples
-// go into per-tick slots instead of a growing list: two runs of the same level share the x axis
-// (tick / tick_hz) and overlay without resampling. Invariant: every series has exactly
-// `totalTicks` slots; a slot never received is NaN (a gap in the chart, not a zero).
-import type { TickReport } from "../protocol/generated";
+// The metric curves of one replayed run, built once from the server's replay (GET
+// /api/v1/receipts/{id}/replay): one sample per returned frame, x in simulated seconds (the
+// frame's `t`), so two runs of the same level, sampled with the same step, overlay without
+// resampling. Invariant: `xs` and every series have one entry per frame, in tick order; a
+// non-finite value is a gap in the chart (null), never a zero.
+import type { Replay } from "../protocol/generated";
 
 export const TRACE_SERIES = ["offered", "goodput", "error_rate", "p50_ms", "p99_ms", "cost_per_hour"] as const;
 export type TraceSeries = (typeof TRACE_SERIES)[number];
 
 export class ReplayTrace {
+  /** Simulated seconds at the end of each sampled tick (the shared x axis). */
+  readonly xs: number[];
+  /** The sampled ticks, for telling whether two traces share their x axis. */
+  readonly ticks: number[];
   readonly series: Record<TraceSeries, Float64Array>;
-  /** Bumped on every change; charts compare it to skip redraws. */
-  version = 0;
-  /** The highest tick received, -1 before any. */
-  lastTick = -1;
-  samples = 0;
 
-  constructor(
-    readonly totalTicks: number,
-    readonly tickHz: number,
-  ) {
-    const make = () => new Float64Array(Math.max(0, totalTicks)).fill(NaN);
-    this.series = Object.fromEntries(TRACE_SERIES.map((k) => [k, make()])) as Record<TraceSeries, Float64Array>;
+  constructor(replay: Pick<Replay, "frames">) {
+    // The server sends frames in tick order; sorting anyway keeps a chart's x axis monotonic
+    // (uPlot requires it) whatever arrives.
+    const frames = [...replay.frames].sort((a, b) => a.tick - b.tick);
+    this.xs = frames.map((f) => f.t);
+    this.ticks = frames.map((f) => f.tick);
+    this.series = Object.fromEntries(
+      // serde writes a non-finite float as null: keep it a gap (NaN), not the 0 that null becomes.
+      TRACE_SERIES.map((k) => [k, Float64Array.from(frames, (f) => f.system[k] ?? NaN)]),
+    ) as Record<TraceSeries, Float64Array>;
   }
 
-  /** Records a frame; frames outside the run (or for a tick already recorded) are ignored. */
-  push(report: TickReport): void {
-    const i = report.tick;
-    if (!Number.isInteger(i) || i < 0 || i >= this.totalTicks) return;
-    if (!Number.isNaN(this.series.offered[i] ?? NaN)) return;
-    for (const k of TRACE_SERIES) this.series[k][i] = report.system[k];
-    this.lastTick = Math.max(this.lastTick, i);
-    this.samples += 1;
-    this.version += 1;
+  get samples(): number {
+    return this.xs.length;
   }
 
-  /** Seconds of simulated time for every slot (the shared x axis). */
-  xs(): number[] {
-    return Array.from({ length: this.totalTicks }, (_, i) => i / this.tickHz);
+  /** Whether `other` was sampled at the same ticks, so its columns can share this x axis. */
+  alignsWith(other: ReplayTrace): boolean {
+    return other.ticks.length === this.ticks.length && other.ticks.every((t, i) => t === this.ticks[i]);
   }
 
   /** One series for a chart: scaled, with gaps as null. */

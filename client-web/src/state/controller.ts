@@ -68,27 +68,6 @@ export class GameController {
     });
   }
 
-  /**
-   * A second connection under this player's session, for work beside the room (replaying a
-   * receipt in a practice room). It never resumes a room after a drop (the caller decides what a
-   * drop means) and it is not started: the caller starts it and must stop it.
-   */
-  sideSocket(onMessage: (msg: ServerMsg) => void, onStatus: (s: ConnStatus) => void): SocketAdapter {
-    return new SocketAdapter({
-      url: this.opts.wsUrl ?? defaultWsUrl(),
-      ...(this.opts.createSocket ? { createSocket: this.opts.createSocket } : {}),
-      getToken: async () => (await this.ensureSession()).token,
-      renewSession: async () => {
-        clearSession();
-        this.session = null;
-        await this.ensureSession();
-      },
-      resumeTarget: () => null,
-      onMessage,
-      onStatus,
-    });
-  }
-
   get playerName(): string {
     return this.session?.name ?? lastName();
   }

@@ -2,7 +2,8 @@
 // verifies (signature and the server's re-simulation); and a replay of its metric curves with
 // the level's best run overlaid as a ghost. Loaded lazily (uPlot).
 // Invariants: verification always sends the receipt's exact text as fetched (any other encoding
-// fails the signature); the replay is a view of the run, and the verification is the verdict.
+// fails the signature); the replay is the server's exact re-simulation of the run, fetched on
+// demand, and the verification is the verdict.
 import { useState } from "react";
 import { getReceipt, leaderboard, verifyReceipt, type FetchedReceipt } from "../../api/records";
 import type { Receipt, Verification } from "../../protocol/generated";
@@ -139,19 +140,12 @@ function ReplaySection({ receipt }: { receipt: Receipt }) {
   );
   const top = best.data?.entries[0];
   const ghostId = top && top.receipt_id !== receipt.id ? top.receipt_id : null;
-  const [ghostError, setGhostError] = useState<string | null>(null);
   const play = () => {
-    mine.start(receipt);
-    setGhostError(null);
-    if (ghostId)
-      getReceipt(ghostId).then(
-        (g) => ghost.start(g.receipt),
-        (e: unknown) => setGhostError(String(e instanceof Error ? e.message : e)),
-      );
+    mine.start(receipt.id);
+    if (ghostId) ghost.start(ghostId);
   };
-  const busy =
-    mine.status.state === "connecting" || mine.status.state === "building" || mine.status.state === "running";
-  const trace = mine.run?.trace ?? null;
+  const busy = mine.status.state === "loading";
+  const trace = mine.trace;
   return (
     <section className="panel" aria-labelledby="replay-h">
       <div className="row spread">
@@ -161,7 +155,7 @@ function ReplaySection({ receipt }: { receipt: Receipt }) {
         </button>
       </div>
       <p className="muted small">
-        Re-runs the actions at their ticks in a practice room with the same seed, and records the metrics.
+        The server re-runs the actions at their ticks with the same seed and returns the metrics.
         {top
           ? ghostId
             ? ` The dashed line is the best run on this board (${top.name}, ${Math.round(top.score)}).`
@@ -172,13 +166,12 @@ function ReplaySection({ receipt }: { receipt: Receipt }) {
       {ghostId && ghost.status.state !== "idle" && (
         <ReplayStatusLine label="Best run" handle={ghost} testId="ghost-status" />
       )}
-      {ghostError && <p className="error small">Best run unavailable: {ghostError}</p>}
       {trace && (
         <div className="charts" data-testid="replay-charts">
           <TraceChart
             title="Goodput (req/s)"
             mine={trace}
-            ghost={ghost.run?.trace ?? null}
+            ghost={ghost.trace}
             series="goodput"
             color="#2e7d32"
             unit=""
@@ -187,28 +180,14 @@ function ReplaySection({ receipt }: { receipt: Receipt }) {
           <TraceChart
             title="Error rate"
             mine={trace}
-            ghost={ghost.run?.trace ?? null}
+            ghost={ghost.trace}
             series="error_rate"
             color="#c62828"
             unit="%"
             scale={100}
           />
-          <TraceChart
-            title="p99 latency"
-            mine={trace}
-            ghost={ghost.run?.trace ?? null}
-            series="p99_ms"
-            color="#ef6c00"
-            unit="ms"
-          />
-          <TraceChart
-            title="Cost"
-            mine={trace}
-            ghost={ghost.run?.trace ?? null}
-            series="cost_per_hour"
-            color="#6a1b9a"
-            unit="$/h"
-          />
+          <TraceChart title="p99 latency" mine={trace} ghost={ghost.trace} series="p99_ms" color="#ef6c00" unit="ms" />
+          <TraceChart title="Cost" mine={trace} ghost={ghost.trace} series="cost_per_hour" color="#6a1b9a" unit="$/h" />
         </div>
       )}
     </section>
@@ -221,19 +200,13 @@ function ReplayStatusLine({ label, handle, testId }: { label: string; handle: Re
   switch (s.state) {
     case "idle":
       return null;
-    case "connecting":
-      text = "opening a practice room…";
-      break;
-    case "building":
-      text = `building the lobby (${s.total} actions)…`;
-      break;
-    case "running":
-      text = `running: ${Math.round((100 * (s.tick + 1)) / Math.max(1, s.totalTicks))}%`;
+    case "loading":
+      text = "re-simulating…";
       break;
     case "done":
-      text = `finished: ${Math.round(s.result.score)} points${
-        s.matches ? ", the same result as the receipt" : ", a different result from the receipt"
-      }${s.exact ? "" : ` (${s.late} action${s.late === 1 ? "" : "s"} off their tick, ${s.refused} refused)`}`;
+      text = `${Math.round(s.replay.result.score)} points; re-simulated: ${
+        s.replay.matches ? "same result" : "a different result from the receipt"
+      }`;
       break;
     case "failed":
       text = `failed: ${s.reason}`;

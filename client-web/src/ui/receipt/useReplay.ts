@@ -1,61 +1,47 @@
-// React handle on one receipt replay: a side connection under the player's session, a
-// ReplayRun fed by it, and a re-render on each status change (not on each frame: charts read
-// the trace on animation frames). Invariant: the connection is stopped when the replay ends,
-// fails, is restarted, or the component unmounts; never left open.
+// React handle on one receipt's replay: fetches the server's re-simulation (GET
+// /api/v1/receipts/{id}/replay) and builds its trace. Invariant: only the latest request's
+// answer is kept; one that arrives after a restart or after unmount is dropped.
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { Receipt } from "../../protocol/generated";
-import { ReplayRun, type ReplayStatus } from "../../replay/replayRun";
-import type { SocketAdapter } from "../../net/socket";
-import { useController } from "../hooks";
+import { getReplay } from "../../api/records";
+import type { Replay } from "../../protocol/generated";
+import { ReplayTrace } from "../../replay/trace";
+
+export type ReplayStatus =
+  | { state: "idle" }
+  | { state: "loading" }
+  | { state: "done"; replay: Replay; trace: ReplayTrace }
+  | { state: "failed"; reason: string };
 
 export interface ReplayHandle {
-  run: ReplayRun | null;
   status: ReplayStatus;
-  start: (receipt: Receipt) => void;
+  /** The finished replay's trace, null until then. */
+  trace: ReplayTrace | null;
+  start: (receiptId: string) => void;
 }
 
 export function useReplay(): ReplayHandle {
-  const controller = useController();
-  const [run, setRun] = useState<ReplayRun | null>(null);
   const [status, setStatus] = useState<ReplayStatus>({ state: "idle" });
-  const socket = useRef<SocketAdapter | null>(null);
+  // Bumped by every start and by unmount: an answer for an older generation is stale.
+  const gen = useRef(0);
 
-  const stop = useCallback(() => {
-    socket.current?.stop();
-    socket.current = null;
+  const start = useCallback((receiptId: string) => {
+    const mine = ++gen.current;
+    setStatus({ state: "loading" });
+    getReplay(receiptId).then(
+      (replay) => {
+        if (gen.current === mine) setStatus({ state: "done", replay, trace: new ReplayTrace(replay) });
+      },
+      (e: unknown) => {
+        if (gen.current === mine) setStatus({ state: "failed", reason: String(e instanceof Error ? e.message : e) });
+      },
+    );
   }, []);
 
-  const start = useCallback(
-    (receipt: Receipt) => {
-      stop();
-      let replay: ReplayRun | null = null;
-      const sock = controller.sideSocket(
-        (msg) => replay?.receive(msg),
-        (conn) => {
-          if (conn.state === "stopped" || conn.state === "waiting")
-            replay?.connectionLost("the replay's connection dropped; replay again");
-        },
-      );
-      replay = new ReplayRun(
-        receipt,
-        (msg) => sock.send(msg),
-        (r) => {
-          setStatus(r.status);
-          if (r.status.state === "done" || r.status.state === "failed") {
-            // Give leave_room a moment to go out before closing.
-            setTimeout(() => sock.stop(), 200);
-            if (socket.current === sock) socket.current = null;
-          }
-        },
-      );
-      socket.current = sock;
-      setRun(replay);
-      setStatus({ state: "connecting" });
-      sock.start();
+  useEffect(
+    () => () => {
+      gen.current += 1;
     },
-    [controller, stop],
+    [],
   );
-
-  useEffect(() => stop, [stop]);
-  return { run, status, start };
+  return { status, trace: status.state === "done" ? status.trace : null, start };
 }
