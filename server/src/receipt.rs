@@ -318,32 +318,24 @@ pub fn level_hash(text: &str) -> String {
         .collect()
 }
 
-/// Why a receipt could not be replayed.
+/// Why a receipt could not be replayed: its level or engine is not the one it was played on.
 #[derive(Debug, thiserror::Error)]
-pub enum ReplayError {
-    /// The stored text is not a receipt this server reads.
-    #[error("the stored receipt does not read: {0}")]
-    Unreadable(String),
-    /// Its level or engine is not the one it was played on.
-    #[error("{0}")]
-    Changed(String),
-}
+#[error("{0}")]
+pub struct ReplayError(String);
 
 /// Re-simulates a receipt (trusted: one this server stored), sampling the system metrics every
 /// `every` ticks. Refused actions are skipped, as the room would have answered them.
 ///
 /// # Errors
-/// When the text is not a receipt, or its level or engine changed since.
+/// When its level or engine changed since.
 pub fn replay(
-    text: &str,
+    receipt: Receipt,
     catalog: &Catalog,
     every: u64,
 ) -> Result<stampede_protocol::api::Replay, ReplayError> {
     use stampede_protocol::api::{Replay, ReplayFrame};
-    let receipt: Receipt =
-        serde_json::from_str(text).map_err(|e| ReplayError::Unreadable(e.to_string()))?;
     if receipt.engine != stampede_sim::ENGINE_VERSION {
-        return Err(ReplayError::Changed(format!(
+        return Err(ReplayError(format!(
             "simulated by engine {}, this server runs {}",
             receipt.engine,
             stampede_sim::ENGINE_VERSION
@@ -353,13 +345,13 @@ pub fn replay(
         .get(&receipt.level)
         .filter(|_| catalog.hash(&receipt.level) == Some(receipt.level_hash.as_str()))
         .ok_or_else(|| {
-            ReplayError::Changed(format!(
+            ReplayError(format!(
                 "level `{}` is not on this server as it was played",
                 receipt.level
             ))
         })?;
     let mut world = World::new(Arc::clone(&level), receipt.seed)
-        .map_err(|r| ReplayError::Changed(format!("the level does not start: {r}")))?;
+        .map_err(|r| ReplayError(format!("the level does not start: {r}")))?;
     let actions: Vec<TimedAction> = receipt
         .actions
         .iter()

@@ -50,17 +50,22 @@ fn check_id(kind: &str, id: &str) -> Result<(), AppError> {
     }
 }
 
+/// A stored receipt's exact text, or 404.
+async fn stored_receipt(state: &AppState, id: &str) -> Result<String, AppError> {
+    check_id("receipt", id)?;
+    state
+        .storage
+        .db
+        .receipt(id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no receipt `{id}`")))
+}
+
 pub(crate) async fn get_receipt(
     State(state): State<Arc<AppState>>,
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
-    check_id("receipt", &id)?;
-    let body = state
-        .storage
-        .db
-        .receipt(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no receipt `{id}`")))?;
+    let body = stored_receipt(&state, &id).await?;
     // The stored bytes, exactly: they are what the signature covers.
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
@@ -97,16 +102,12 @@ pub(crate) async fn replay_receipt(
     Path(id): Path<String>,
     Query(q): Query<ReplayQuery>,
 ) -> Result<Response, AppError> {
-    check_id("receipt", &id)?;
-    let body = state
-        .storage
-        .db
-        .receipt(&id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no receipt `{id}`")))?;
-    let level_ticks = serde_json::from_str::<serde_json::Value>(&body)
-        .ok()
-        .and_then(|v| state.catalog.get(v["level"].as_str()?))
+    let body = stored_receipt(&state, &id).await?;
+    let receipt: stampede_protocol::api::Receipt = serde_json::from_str(&body)
+        .map_err(|e| AppError::Conflict(format!("the stored receipt does not read: {e}")))?;
+    let level_ticks = state
+        .catalog
+        .get(&receipt.level)
         .map_or(1, |l| l.total_ticks());
     let every = match q.every {
         Some(0) => return Err(AppError::BadRequest("every must be at least 1".to_owned())),
@@ -115,7 +116,7 @@ pub(crate) async fn replay_receipt(
     };
     let st = Arc::clone(&state);
     let replay =
-        tokio::task::spawn_blocking(move || crate::receipt::replay(&body, &st.catalog, every))
+        tokio::task::spawn_blocking(move || crate::receipt::replay(receipt, &st.catalog, every))
             .await
             .map_err(|_| AppError::BadRequest("the receipt could not be replayed".to_owned()))?
             .map_err(|e| AppError::Conflict(e.to_string()))?;
