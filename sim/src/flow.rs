@@ -23,6 +23,9 @@ const RATE_SMOOTHING_S: f64 = 1.0;
 const CONSUMER_HEADROOM: f64 = 0.95;
 /// Probe calls a half-open breaker lets through in its probing tick.
 const HALF_OPEN_PROBES: f64 = 10.0;
+/// Weight, relative to first tries, below which a retry generation's successes are left out of
+/// the latency mixture (still counted as successes): at most a 1e-6 shift of any CDF value.
+const NEGLIGIBLE: f64 = 1e-6;
 
 impl World {
     /// Simulates one tick and returns its report. After the run has ended it returns the last
@@ -407,6 +410,11 @@ impl World {
         let ca2 = n.ca2_in;
         for s in 0..4 {
             let st = &mut n.stations[s];
+            if lam[s] <= 0.0 && st.in_system() <= 0.0 {
+                // An unused station (no replicas, no hot shard) stays empty: its tick is zeros.
+                outs[s] = crate::queueing::StationTick::default();
+                continue;
+            }
             st.set_servers(c);
             let h = if lam[s] > 0.0 {
                 work[s] / lam[s]
@@ -534,18 +542,11 @@ impl World {
     }
 
     fn split_evenly(&mut self, i: usize, k: usize, rate: f64) {
-        let carriers = self.outs[i]
-            .iter()
-            .filter(|&&e| self.edges[e].carries[k])
-            .count();
-        if carriers == 0 {
-            return;
-        }
-        for j in 0..self.outs[i].len() {
-            let e = self.outs[i][j];
-            if self.edges[e].carries[k] {
-                self.edges[e].base[k] = rate / carriers as f64;
-            }
+        let ncls = self.level.classes.len();
+        let carriers = &self.carriers[i * ncls + k];
+        let share = rate / carriers.len() as f64;
+        for &e in carriers {
+            self.edges[e].base[k] = share;
         }
     }
 
@@ -816,8 +817,8 @@ impl World {
         let drain = (q.backlog / dt).min(capacity * CONSUMER_HEADROOM);
         q.backlog -= drain * dt;
         q.drained = drain;
-        let mix = q.mix.clone();
-        for (k, share) in mix.iter().enumerate() {
+        for k in 0..ncls {
+            let share = self.nodes[i].queue.as_ref().map_or(0.0, |q| q.mix[k]);
             self.split_evenly(i, k, drain * share);
         }
     }
@@ -1002,7 +1003,10 @@ impl World {
                 held += reach * attempt_mean;
                 let w = reach * (1.0 - f_eff);
                 ok += w;
-                if g <= 2 {
+                if g > 0 && w < NEGLIGIBLE * (1.0 - f_eff) {
+                    // A retry path this rare cannot move a reported percentile; leaving it out
+                    // of the mixture keeps the mixture small for every caller upstream.
+                } else if g <= 2 {
                     out.add_shifted_scaled(&mix, offset, 0.0, w);
                 } else {
                     out.push(crate::dist::Comp {
@@ -1095,6 +1099,9 @@ impl World {
         let ncls = self.level.classes.len();
         let kind = self.arch.nodes[i].kind;
         for k in 0..ncls {
+            if !self.receives[i * ncls + k] {
+                continue;
+            }
             // Downstream part: (ok, success mixture, mean held, variance held).
             let (ok_d, mix_d, held_d, var_d) = match kind {
                 Kind::Database | Kind::Queue => (1.0, Mix::zero(), 0.0, 0.0),
@@ -1123,10 +1130,15 @@ impl World {
                         ok_m
                     };
                     let ok = (1.0 - miss) + miss * ok_m;
-                    let mix = Mix::point(0.0, 0.0)
-                        .scaled(1.0 - miss)
-                        .plus_scaled(&mix_m, miss * ok_m)
-                        .normalized();
+                    // Hits take no time downstream; a cache that never hits has no such part.
+                    let mut mix = Mix::empty();
+                    mix.push(crate::dist::Comp {
+                        w: 1.0 - miss,
+                        m: 0.0,
+                        v: 0.0,
+                    });
+                    mix.add_scaled(&mix_m, miss * ok_m);
+                    let mix = mix.normalized();
                     (ok, mix, miss * held_m, miss * var_m)
                 }
                 Kind::Client | Kind::LoadBalancer | Kind::RateLimiter => {
@@ -1164,11 +1176,10 @@ impl World {
     }
 
     /// Node `i`'s out-edges that carry class `k`.
-    fn carriers(&self, i: usize, k: usize) -> impl Iterator<Item = usize> + '_ {
-        self.outs[i]
+    fn carriers(&self, i: usize, k: usize) -> std::iter::Copied<std::slice::Iter<'_, usize>> {
+        self.carriers[i * self.level.classes.len() + k]
             .iter()
             .copied()
-            .filter(move |&e| self.edges[e].carries[k])
     }
 
     /// A weighted mixture over node `i`'s edges that split class `k` (load balancers, caches'
@@ -1179,7 +1190,7 @@ impl World {
         let even = if total > 0.0 {
             0.0
         } else {
-            1.0 / self.carriers(i, k).count().max(1) as f64
+            1.0 / self.carriers(i, k).len().max(1) as f64
         };
         let (mut ok, mut mix, mut held, mut var) = (0.0, Mix::empty(), 0.0, 0.0);
         for e in self.carriers(i, k) {

@@ -268,6 +268,12 @@ pub struct World {
     pub(crate) zipf_top: f64,
     /// `costs[component × classes + class]`.
     pub(crate) costs: Arc<[ClassCost]>,
+    /// `receives[node × classes + class]`: the node can see the class at all (the client, or
+    /// an incoming edge carries it). The reverse pass skips the rest; derived with the graph.
+    pub(crate) receives: Vec<bool>,
+    /// `carriers[node × classes + class]`: the node's out-edges that carry the class, in
+    /// `outs` order; derived with the graph.
+    pub(crate) carriers: Vec<Vec<usize>>,
 }
 
 impl World {
@@ -307,6 +313,8 @@ impl World {
             causes: crate::report::ErrorCauses::default(),
             p_guess: [0.0; 3],
             report_ids_stale: true,
+            receives: Vec::new(),
+            carriers: Vec::new(),
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
             costs: level
                 .components
@@ -978,6 +986,33 @@ impl World {
         for (j, e) in self.edges.iter().enumerate() {
             self.outs[e.from].push(j);
             self.ins[e.to].push(j);
+        }
+        self.carriers = (0..self.nodes.len() * ncls)
+            .map(|ik| {
+                let (i, k) = (ik / ncls, ik % ncls);
+                self.outs[i]
+                    .iter()
+                    .copied()
+                    .filter(|&e| self.edges[e].carries[k])
+                    .collect()
+            })
+            .collect();
+        self.receives = vec![false; self.nodes.len() * ncls];
+        for (i, n) in self.arch.nodes.iter().enumerate() {
+            for k in 0..ncls {
+                let sees =
+                    n.kind == Kind::Client || self.ins[i].iter().any(|&e| self.edges[e].carries[k]);
+                self.receives[i * ncls + k] = sees;
+                if !sees {
+                    // Nobody reads a response the node never gives; a class that arrives later
+                    // starts from rest, as a new node does.
+                    let rt = &mut self.nodes[i];
+                    rt.resp[k] = Resp::default();
+                    rt.tail_memo[k].clear();
+                    rt.down_mean[k] = 0.0;
+                    rt.down_var[k] = 0.0;
+                }
+            }
         }
         for (i, n) in self.arch.nodes.iter().enumerate() {
             let rt = &mut self.nodes[i];
