@@ -1192,20 +1192,36 @@ impl World {
         } else {
             1.0 / self.carriers(i, k).len().max(1) as f64
         };
-        let (mut ok, mut mix, mut held, mut var) = (0.0, Mix::empty(), 0.0, 0.0);
-        for e in self.carriers(i, k) {
-            let w = if total > 0.0 {
+        let weight = |e: usize| {
+            if total > 0.0 {
                 self.edges[e].base[k] / total
             } else {
                 even
-            };
+            }
+        };
+        if let &[e] = self.carriers[i * self.level.classes.len() + k].as_slice() {
+            // One target: its response as it is (a cache's origin, a single backend).
             let r = &self.edges[e].resp[k];
+            let mix = if r.ok > 0.0 { r.mix } else { Mix::zero() };
+            return (r.ok, mix, r.held, r.held_var);
+        }
+        let (mut ok, mut held, mut var) = (0.0, 0.0, 0.0);
+        for e in self.carriers(i, k) {
+            let (w, r) = (weight(e), &self.edges[e].resp[k]);
             ok += w * r.ok;
-            mix.add_scaled(&r.mix, w * r.ok);
             held += w * r.held;
             var += w * r.held_var;
         }
-        (ok, mix.normalized(), held, var)
+        if ok <= 0.0 {
+            return (ok, Mix::zero(), held, var);
+        }
+        // Each target's successes weighted by its share of all successes: already normalized.
+        let mut mix = Mix::empty();
+        for e in self.carriers(i, k) {
+            let (w, r) = (weight(e), &self.edges[e].resp[k]);
+            mix.add_scaled(&r.mix, w * r.ok / ok);
+        }
+        (ok, mix, held, var)
     }
 
     /// Failed deliveries go back on the queue, or to the dead letters after `max_receives`.
