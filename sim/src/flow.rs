@@ -994,6 +994,9 @@ impl World {
                 };
                 continue;
             }
+            // Whether any retry generation is worth a place in the mixture; if none is, the
+            // successes are the first tries', whose mixture is the callee's, shifted.
+            let retried = q >= NEGLIGIBLE;
             for g in 0..=gens {
                 if g > 0 {
                     let b = backoff * 2f64.powi(g as i32 - 1) * if jitter { 0.5 } else { 1.0 };
@@ -1003,7 +1006,7 @@ impl World {
                 held += reach * attempt_mean;
                 let w = reach * (1.0 - f_eff);
                 ok += w;
-                if g > 0 && w < NEGLIGIBLE * (1.0 - f_eff) {
+                if !retried || (g > 0 && w < NEGLIGIBLE * (1.0 - f_eff)) {
                     // A retry path this rare cannot move a reported percentile; leaving it out
                     // of the mixture keeps the mixture small for every caller upstream.
                 } else if g <= 2 {
@@ -1020,7 +1023,7 @@ impl World {
             ed.fail[k] = f_eff;
             ed.resp[k] = Resp {
                 ok: ok.min(1.0),
-                mix: out.normalized(),
+                mix: if retried { out.normalized() } else { mix },
                 held,
                 held_var: mix_var,
                 fail_time: held,
