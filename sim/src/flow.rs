@@ -1051,12 +1051,20 @@ impl World {
         if let Some(b) = breaker {
             let len = ed.window.len();
             let pos = ed.window_pos;
-            ed.window[pos] = (calls, fails);
+            let gone = std::mem::replace(&mut ed.window[pos], (calls, fails));
             ed.window_pos = (pos + 1) % len;
-            let (c, f): (f64, f64) = ed
-                .window
-                .iter()
-                .fold((0.0, 0.0), |a, w| (a.0 + w.0, a.1 + w.1));
+            // A running sum, summed afresh once per lap so rounding cannot build up.
+            ed.window_sum = if ed.window_pos == 0 {
+                ed.window
+                    .iter()
+                    .fold((0.0, 0.0), |a, w| (a.0 + w.0, a.1 + w.1))
+            } else {
+                (
+                    ed.window_sum.0 - gone.0 + calls,
+                    ed.window_sum.1 - gone.1 + fails,
+                )
+            };
+            let (c, f) = ed.window_sum;
             let ed = &mut self.edges[e];
             let hz = self.level.tick_hz;
             // The breaker's transition, if any: (opened?, failure rate that tripped it).
@@ -1065,6 +1073,7 @@ impl World {
                     ed.breaker = BreakerState::Open;
                     ed.open_until = now + ticks(b.open_s, hz).max(1);
                     ed.window.fill((0.0, 0.0));
+                    ed.window_sum = (0.0, 0.0);
                     Some(true)
                 }
                 BreakerState::HalfOpen => {
@@ -1076,6 +1085,8 @@ impl World {
                     } else {
                         ed.breaker = BreakerState::Closed;
                         ed.window.fill((0.0, 0.0));
+                        ed.window_sum = (0.0, 0.0);
+                    ed.window_sum = (0.0, 0.0);
                         Some(false)
                     }
                 }

@@ -215,6 +215,8 @@ pub(crate) struct EdgeRt {
     /// Per-tick (calls, failures) over the breaker window.
     pub window: Vec<(f64, f64)>,
     pub window_pos: usize,
+    /// Sums of `window`.
+    pub window_sum: (f64, f64),
     pub pool: Option<Station>,
     pub pool_wait: (f64, f64),
     pub cut: bool,
@@ -952,6 +954,7 @@ impl World {
                     open_until: 0,
                     window: Vec::new(),
                     window_pos: 0,
+                    window_sum: (0.0, 0.0),
                     pool: None,
                     pool_wait: (0.0, 0.0),
                     cut: false,
@@ -971,6 +974,7 @@ impl World {
             if rt.window.len() != window {
                 rt.window = vec![(0.0, 0.0); window];
                 rt.window_pos = 0;
+                rt.window_sum = (0.0, 0.0);
             }
             if e.config.pool.is_none() {
                 rt.pool = None;
