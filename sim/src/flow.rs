@@ -9,7 +9,7 @@
 
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
-use crate::level::{Kind, Op, Origin};
+use crate::level::{Kind, MAX_CLASSES, Op, Origin};
 use crate::report::{ErrorCauses, TickReport};
 use crate::world::{BreakerState, ClassCost, RETRY_RING, Resp, World, ticks};
 
@@ -144,7 +144,7 @@ impl World {
         let comp = &lv.components[comp_ix];
         let costs = &*self.costs;
         let itype = &lv.instance_types[self.nodes[i].itype];
-        let mut adm = [0.0f64; 16];
+        let mut adm = [0.0f64; MAX_CLASSES];
         let mut rejected = 0.0;
         let n = &mut self.nodes[i];
         for k in 0..ncls {
@@ -200,8 +200,8 @@ impl World {
         );
         let mut lam = 0.0;
         let (mut sum_h, mut sum_h2, mut mean_h_all) = (0.0, 0.0, 0.0);
-        let mut svc = [0.0f64; 16];
-        let mut cs2s = [0.0f64; 16];
+        let mut svc = [0.0f64; MAX_CLASSES];
+        let mut cs2s = [0.0f64; MAX_CLASSES];
         for k in 0..ncls {
             let ClassCost { ms, cs2, .. } = costs[comp_ix * ncls + k];
             svc[k] = ms / 1000.0 / itype.speed * n.slow;
@@ -351,8 +351,8 @@ impl World {
         let mut lam = [0.0f64; 4];
         let mut work = [0.0f64; 4];
         let mut work2 = [0.0f64; 4];
-        let mut svc = [0.0f64; 16];
-        let mut cs2s = [0.0f64; 16];
+        let mut svc = [0.0f64; MAX_CLASSES];
+        let mut cs2s = [0.0f64; MAX_CLASSES];
         let mut writes = 0.0;
         let mut down = 0.0;
         for k in 0..ncls {
@@ -1086,7 +1086,7 @@ impl World {
                         ed.breaker = BreakerState::Closed;
                         ed.window.fill((0.0, 0.0));
                         ed.window_sum = (0.0, 0.0);
-                    ed.window_sum = (0.0, 0.0);
+                        ed.window_sum = (0.0, 0.0);
                         Some(false)
                     }
                 }

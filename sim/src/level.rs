@@ -661,6 +661,15 @@ impl Level {
                 "a level needs at least one request class".to_owned(),
             );
         }
+        if self.classes.len() > MAX_CLASSES {
+            return err(
+                "classes",
+                format!(
+                    "{} request classes; a level has at most {MAX_CLASSES}",
+                    self.classes.len()
+                ),
+            );
+        }
         let mut user_share = 0.0;
         for (i, c) in self.classes.iter().enumerate() {
             if c.name == "default" || !valid_id(&c.name) {
@@ -851,6 +860,9 @@ fn check_keys(k: &KeySpace) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Most request classes a level may define: the tick keeps per-class scratch on the stack.
+pub const MAX_CLASSES: usize = 16;
 
 /// Seeds travel as JSON numbers, which browsers read as f64: exact only up to 2^53 − 1.
 pub const MAX_SAFE_SEED: u64 = (1 << 53) - 1;

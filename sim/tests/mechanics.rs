@@ -582,3 +582,27 @@ edges = [{ from = "users", to = "web" }]
             .any(|(k, m)| k == "system/p99" && m.contains("objective"))
     );
 }
+
+#[test]
+fn a_level_with_more_classes_than_the_tick_holds_is_refused_by_name() {
+    let mut lv = level("", LB_WEB, 100.0);
+    let template = lv.classes[0].clone();
+    for i in lv.classes.len()..=stampede_sim::level::MAX_CLASSES {
+        let mut c = template.clone();
+        c.name = format!("extra-{i}");
+        c.share = 0.0;
+        lv.classes.push(c);
+    }
+    let text = toml::to_string(&lv).expect("a level serializes");
+    let e = Level::from_toml("many.toml", &text).expect_err("17 classes are too many");
+    assert_eq!(
+        (e.file.as_str(), e.field.as_str()),
+        ("many.toml", "classes")
+    );
+    assert!(e.problem.contains("at most 16"), "{}", e.problem);
+    // One fewer loads and runs.
+    lv.classes.pop();
+    let text = toml::to_string(&lv).expect("a level serializes");
+    let mut w = world(Level::from_toml("sixteen.toml", &text).unwrap_or_else(|e| panic!("{e}")));
+    run(&mut w, 20);
+}
