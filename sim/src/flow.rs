@@ -791,7 +791,7 @@ impl World {
             .sum();
         let n = &mut self.nodes[i];
         let Some(q) = n.queue.as_mut() else { return };
-        let incoming: f64 = n.proc[..ncls].iter().sum();
+        let incoming: f64 = n.proc.iter().sum();
         let room = ((max_depth - q.backlog) / dt).max(0.0);
         let accept = if incoming > 0.0 {
             (room / incoming).min(1.0)

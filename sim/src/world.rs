@@ -10,7 +10,7 @@ use crate::arch::{Architecture, Edge, EdgeConfig, Node, NodeConfig};
 use crate::cache::Popularity;
 use crate::dist::Mix;
 use crate::fault::{Fault, FaultSpec};
-use crate::level::{Kind, Level, Op, TimedAction, valid_id};
+use crate::level::{Kind, Level, MAX_CLASSES, Op, TimedAction, valid_id};
 use crate::observe::ScoreBook;
 use crate::queueing::Station;
 use crate::report::{RunResult, TickReport};
@@ -18,6 +18,51 @@ use crate::rng::Rng;
 
 /// Retries are scheduled in a ring of this many ticks; longer backoffs are capped to it.
 pub(crate) const RETRY_RING: usize = 64;
+
+/// One value per request class, stored inline (no heap pointer to chase on every access):
+/// the tick reads these in its innermost loops.
+/// Invariant: the first `len` values are the classes'; the rest stay at their fill value.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PerClass<T: Copy> {
+    len: u8,
+    v: [T; MAX_CLASSES],
+}
+
+impl<T: Copy> PerClass<T> {
+    /// `len` classes, each `fill`.
+    pub(crate) fn filled(len: usize, fill: T) -> Self {
+        Self {
+            len: len.min(MAX_CLASSES) as u8,
+            v: [fill; MAX_CLASSES],
+        }
+    }
+}
+
+impl<T: Copy> std::ops::Deref for PerClass<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.v[..usize::from(self.len)]
+    }
+}
+
+impl<T: Copy> std::ops::DerefMut for PerClass<T> {
+    fn deref_mut(&mut self) -> &mut [T] {
+        &mut self.v[..usize::from(self.len)]
+    }
+}
+
+impl<T: Copy> std::ops::Index<usize> for PerClass<T> {
+    type Output = T;
+    fn index(&self, k: usize) -> &T {
+        &self.v[k]
+    }
+}
+
+impl<T: Copy> std::ops::IndexMut<usize> for PerClass<T> {
+    fn index_mut(&mut self, k: usize) -> &mut T {
+        &mut self.v[k]
+    }
+}
 
 /// A component's cost for one class, resolved once (`default` applied) so the tick never
 /// looks costs up by name.
@@ -160,16 +205,16 @@ pub(crate) struct NodeRt {
     pub slow: f64,
     pub stations: Vec<Station>,
     pub tokens: f64,
-    pub arr: Vec<f64>,
-    pub proc: Vec<f64>,
-    pub fast_fail: Vec<f64>,
-    pub hop: Vec<Mix>,
-    pub resp: Vec<Resp>,
+    pub arr: PerClass<f64>,
+    pub proc: PerClass<f64>,
+    pub fast_fail: PerClass<f64>,
+    pub hop: PerClass<Mix>,
+    pub resp: PerClass<Resp>,
     /// Per class: the last tail probability asked of `resp`, for callers with the same shift
     /// and timeout (parallel callers of one node usually are). Cleared whenever `resp` changes.
-    pub tail_memo: Vec<TailMemo>,
-    pub down_mean: Vec<f64>,
-    pub down_var: Vec<f64>,
+    pub tail_memo: PerClass<TailMemo>,
+    pub down_mean: PerClass<f64>,
+    pub down_var: PerClass<f64>,
     pub rho: f64,
     pub lq: f64,
     /// Mean wait before service, s, over the node's stations (load-weighted).
@@ -195,11 +240,11 @@ pub(crate) enum BreakerState {
 pub(crate) struct EdgeRt {
     pub from: usize,
     pub to: usize,
-    pub carries: Vec<bool>,
+    pub carries: PerClass<bool>,
     pub rtt: f64,
-    pub base: Vec<f64>,
-    pub sent: Vec<f64>,
-    pub due: Vec<f64>,
+    pub base: PerClass<f64>,
+    pub sent: PerClass<f64>,
+    pub due: PerClass<f64>,
     pub retries_rps: f64,
     /// `RETRY_RING × gens × classes` retry attempts due per tick slot.
     pub ring: Vec<f64>,
@@ -208,8 +253,8 @@ pub(crate) struct EdgeRt {
     /// Attempts sent this tick, by generation and class (`(gens+1) × classes`).
     pub by_gen: Vec<f64>,
     pub budget_ratio: f64,
-    pub fail: Vec<f64>,
-    pub resp: Vec<Resp>,
+    pub fail: PerClass<f64>,
+    pub resp: PerClass<Resp>,
     pub breaker: BreakerState,
     pub open_until: u64,
     /// Per-tick (calls, failures) over the breaker window.
@@ -881,14 +926,14 @@ impl World {
                 .rate_limit_burst
                 .or(n.config.rate_limit_rps)
                 .unwrap_or(0.0),
-            arr: vec![0.0; ncls],
-            proc: vec![0.0; ncls],
-            fast_fail: vec![0.0; ncls],
-            hop: vec![Mix::zero(); ncls],
-            resp: vec![Resp::default(); ncls],
-            tail_memo: vec![TailMemo::default(); ncls],
-            down_mean: vec![0.0; ncls],
-            down_var: vec![0.0; ncls],
+            arr: PerClass::filled(ncls, 0.0),
+            proc: PerClass::filled(ncls, 0.0),
+            fast_fail: PerClass::filled(ncls, 0.0),
+            hop: PerClass::filled(ncls, Mix::zero()),
+            resp: PerClass::filled(ncls, Resp::default()),
+            tail_memo: PerClass::filled(ncls, TailMemo::default()),
+            down_mean: PerClass::filled(ncls, 0.0),
+            down_var: PerClass::filled(ncls, 0.0),
             rho: 0.0,
             lq: 0.0,
             wait: 0.0,
@@ -914,16 +959,14 @@ impl World {
         for e in &self.arch.edges {
             let from = self.arch.node_index(&e.from).unwrap_or(0);
             let to = self.arch.node_index(&e.to).unwrap_or(0);
-            let carries: Vec<bool> = lv
-                .classes
-                .iter()
-                .map(|c| {
-                    e.config
-                        .classes
-                        .as_ref()
-                        .is_none_or(|cs| cs.contains(&c.name))
-                })
-                .collect();
+            let mut carries = PerClass::filled(ncls, false);
+            for (k, c) in lv.classes.iter().enumerate() {
+                carries[k] = e
+                    .config
+                    .classes
+                    .as_ref()
+                    .is_none_or(|cs| cs.contains(&c.name));
+            }
             let rtt =
                 lv.rtt_ms(&self.arch.nodes[from].region, &self.arch.nodes[to].region) / 1000.0;
             let gens = e.config.retries.unwrap_or(0) as usize;
@@ -937,19 +980,19 @@ impl World {
                 None => EdgeRt {
                     from,
                     to,
-                    carries: Vec::new(),
+                    carries: PerClass::filled(ncls, false),
                     rtt,
-                    base: vec![0.0; ncls],
-                    sent: vec![0.0; ncls],
-                    due: vec![0.0; ncls],
+                    base: PerClass::filled(ncls, 0.0),
+                    sent: PerClass::filled(ncls, 0.0),
+                    due: PerClass::filled(ncls, 0.0),
                     retries_rps: 0.0,
                     ring: Vec::new(),
                     ring_pos: 0,
                     gens: 0,
                     by_gen: Vec::new(),
                     budget_ratio: 1.0,
-                    fail: vec![0.0; ncls],
-                    resp: vec![Resp::default(); ncls],
+                    fail: PerClass::filled(ncls, 0.0),
+                    resp: PerClass::filled(ncls, Resp::default()),
                     breaker: BreakerState::Closed,
                     open_until: 0,
                     window: Vec::new(),
