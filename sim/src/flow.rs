@@ -170,11 +170,11 @@ impl World {
             rejected += n.arr[k] - adm[k];
             n.fast_fail[k] = 0.0;
             n.proc[k] = 0.0;
-            n.hop[k] = Mix::zero();
         }
         self.causes.rate_limited += rejected;
         if kind == Kind::Client {
             n.proc.copy_from_slice(&adm[..ncls]);
+            n.hop.fill(Mix::zero());
             return;
         }
         if kind == Kind::Database {
@@ -226,6 +226,7 @@ impl World {
         };
         let up = n.up;
         if up == 0 {
+            n.hop.fill(Mix::zero());
             n.rho = 0.0;
             n.lq = 0.0;
             n.wait = 0.0;
