@@ -179,6 +179,8 @@ impl World {
         });
     }
 
+    // Out of line: called once a tick, and a profile then shows its cost apart.
+    #[inline(never)]
     fn system_metrics(&mut self) {
         let lv = &self.level;
         let client = self.arch.nodes.iter().position(|n| n.kind == Kind::Client);
@@ -229,6 +231,8 @@ impl World {
         self.report.system = s;
     }
 
+    // Out of line: called once a tick, and a profile then shows its cost apart.
+    #[inline(never)]
     fn node_metrics(&mut self) {
         let lv = &*self.level;
         let ncls = lv.classes.len();
@@ -239,24 +243,33 @@ impl World {
             let n = &self.arch.nodes[i];
             let rt = &self.nodes[i];
             let itype = &lv.instance_types[rt.itype];
-            let arr: f64 = rt.arr.iter().sum();
-            let served: f64 = rt.proc.iter().sum();
-            let failed: f64 = (0..ncls).map(|k| rt.arr[k] * (1.0 - rt.resp[k].ok)).sum();
-            let dropped: f64 = (0..ncls).map(|k| rt.arr[k] * rt.fast_fail[k]).sum();
+            // One pass over the classes for every per-class sum. Each sum adds the same terms in
+            // the same order, from -0.0 like `Iterator::sum`, so the results are bit-identical
+            // to separate sums; the slices are cut to `ncls` once so the loop has no bounds checks.
+            let arr_k = &rt.arr[..ncls];
+            let proc_k = &rt.proc[..ncls];
+            let resp_k = &rt.resp[..ncls];
+            let fast_fail_k = &rt.fast_fail[..ncls];
+            let (mut arr, mut served, mut failed, mut dropped, mut cpu_work) =
+                (-0.0, -0.0, -0.0, -0.0, -0.0);
+            for k in 0..ncls {
+                let a = arr_k[k];
+                arr += a;
+                served += proc_k[k];
+                failed += a * (1.0 - resp_k[k].ok);
+                dropped += a * fast_fail_k[k];
+                cpu_work +=
+                    proc_k[k] * self.cost(rt.comp, k).cpu_ms / 1000.0 / itype.speed * rt.slow;
+            }
             let latency = if arr > 0.0 {
-                (0..ncls)
-                    .map(|k| rt.arr[k] * rt.resp[k].mix.mean())
-                    .sum::<f64>()
-                    / arr
+                let mut sum = -0.0;
+                for k in 0..ncls {
+                    sum += arr_k[k] * resp_k[k].mix.mean();
+                }
+                sum / arr
             } else {
                 rt.resp.first().map_or(0.0, |r| r.mix.mean())
             };
-            let cpu_work: f64 = (0..ncls)
-                .map(|k| {
-                    let cpu_ms = self.cost(rt.comp, k).cpu_ms;
-                    rt.proc[k] * cpu_ms / 1000.0 / itype.speed * rt.slow
-                })
-                .sum();
             let cores = itype.vcpus
                 * f64::from(rt.up.max(1))
                 * match n.kind {
@@ -345,6 +358,8 @@ impl World {
         }
     }
 
+    // Out of line: called once a tick, and a profile then shows its cost apart.
+    #[inline(never)]
     fn edge_metrics(&mut self) {
         let ncls = self.level.classes.len();
         self.report
@@ -352,12 +367,20 @@ impl World {
             .resize_with(self.edges.len(), EdgeMetrics::default);
         for (j, e) in self.edges.iter().enumerate() {
             let a = &self.arch.edges[j];
-            let attempts: f64 = e.base.iter().sum::<f64>() + e.due.iter().sum::<f64>();
+            // Every per-class sum in one pass, each adding the same terms in the same order as
+            // `Iterator::sum` (from -0.0): bit-identical, without bounds checks. The failure sum
+            // is only used when there were attempts.
+            debug_assert!(e.base.len() == ncls && e.due.len() == ncls);
+            let (base, due, fail) = (&e.base[..ncls], &e.due[..ncls], &e.fail[..ncls]);
+            let (mut base_sum, mut due_sum, mut fail_sum) = (-0.0, -0.0, -0.0);
+            for k in 0..ncls {
+                base_sum += base[k];
+                due_sum += due[k];
+                fail_sum += (base[k] + due[k]) * fail[k];
+            }
+            let attempts: f64 = base_sum + due_sum;
             let fail = if attempts > 0.0 {
-                (0..ncls)
-                    .map(|k| (e.base[k] + e.due[k]) * e.fail[k])
-                    .sum::<f64>()
-                    / attempts
+                fail_sum / attempts
             } else {
                 0.0
             };

@@ -49,9 +49,27 @@ pub struct ErlangTable {
     /// √c, which every lookup scales by.
     sqrt_c: f64,
     beta_max: f64,
-    /// C at evenly spaced β in [0, beta_max]; none for one server. A fixed-size array, so
-    /// lookups need no bounds checks.
-    table: Option<Box<[f64; TABLE_POINTS]>>,
+    /// C(RHO_CAP)·RHO_CAP/(1 − RHO_CAP): L(RHO_CAP) = c·RHO_CAP + `m_cap`·af, every tick.
+    m_cap: f64,
+    /// The table and its segments; none for one server. Fixed-size arrays, so lookups need no
+    /// bounds checks.
+    table: Option<Box<Nodes>>,
+}
+
+/// C at evenly spaced β in [0, beta_max], with what the solver needs at each node and on each
+/// segment between nodes. C is linear in β, hence in ρ, on a segment, so there L(ρ) + kρ =
+/// target is a quadratic that `Station::solve_rho` solves in closed form.
+#[derive(Debug, Clone)]
+struct Nodes {
+    /// C at node j (β = beta_max·j/95).
+    c: [f64; TABLE_POINTS],
+    /// ρ at node j, falling from 1 (j = 0) to 1 − beta_max/√c.
+    rho: [f64; TABLE_POINTS],
+    /// C·ρ/(1 − ρ) at node j (L = cρ + af·this); infinite at ρ = 1.
+    m: [f64; TABLE_POINTS],
+    /// On segment j (between nodes j and j + 1), C(ρ) = p + q·ρ.
+    p: [f64; TABLE_POINTS],
+    q: [f64; TABLE_POINTS],
 }
 
 impl ErlangTable {
@@ -63,26 +81,49 @@ impl ErlangTable {
                 c,
                 sqrt_c: f64::from(c).sqrt(),
                 beta_max: 0.0,
+                m_cap: RHO_CAP * RHO_CAP / (1.0 - RHO_CAP),
                 table: None,
             };
         }
         let sqrt_c = f64::from(c).sqrt();
         let beta_max = TABLE_BETA_MAX.min(sqrt_c);
-        let mut table = Box::new([0.0; TABLE_POINTS]);
-        for (i, point) in table.iter_mut().enumerate() {
+        let mut nodes = Box::new(Nodes {
+            c: [0.0; TABLE_POINTS],
+            rho: [0.0; TABLE_POINTS],
+            m: [0.0; TABLE_POINTS],
+            p: [0.0; TABLE_POINTS],
+            q: [0.0; TABLE_POINTS],
+        });
+        for i in 0..TABLE_POINTS {
             let beta = beta_max * i as f64 / (TABLE_POINTS - 1) as f64;
-            *point = if c > HALFIN_WHITT_MIN_C {
+            let rho = 1.0 - beta / sqrt_c;
+            let point = if c > HALFIN_WHITT_MIN_C {
                 halfin_whitt(beta)
             } else {
-                erlang_c(c, (1.0 - beta / sqrt_c) * f64::from(c))
+                erlang_c(c, rho * f64::from(c))
+            };
+            nodes.c[i] = point;
+            nodes.rho[i] = rho;
+            nodes.m[i] = if i == 0 {
+                f64::INFINITY
+            } else {
+                point * rho / (1.0 - rho)
             };
         }
-        Self {
+        for i in 0..TABLE_POINTS - 1 {
+            let q = (nodes.c[i] - nodes.c[i + 1]) / (nodes.rho[i] - nodes.rho[i + 1]);
+            nodes.q[i] = q;
+            nodes.p[i] = nodes.c[i] - q * nodes.rho[i];
+        }
+        let mut table = Self {
             c,
             sqrt_c,
             beta_max,
-            table: Some(table),
-        }
+            m_cap: 0.0,
+            table: Some(nodes),
+        };
+        table.m_cap = table.at(RHO_CAP) * RHO_CAP / (1.0 - RHO_CAP);
+        table
     }
 
     /// Servers.
@@ -98,10 +139,11 @@ impl ErlangTable {
         if rho >= 1.0 {
             return 1.0;
         }
-        let Some(table) = self.table.as_deref() else {
+        let Some(nodes) = self.table.as_deref() else {
             // M/M/1: an arrival waits exactly when the server is busy.
             return rho;
         };
+        let table = &nodes.c;
         let beta = (1.0 - rho) * self.sqrt_c;
         if beta >= self.beta_max {
             return if self.beta_max < TABLE_BETA_MAX {
@@ -148,7 +190,8 @@ pub struct StationTick {
 pub struct Station {
     table: ErlangTable,
     x: f64,
-    rho: f64,
+    /// The table segment last tick's utilization lay on: where the solver looks first.
+    seg: usize,
 }
 
 impl Station {
@@ -157,7 +200,7 @@ impl Station {
         Self {
             table: ErlangTable::new(c),
             x: 0.0,
-            rho: 0.0,
+            seg: TABLE_POINTS - 1,
         }
     }
 
@@ -181,13 +224,7 @@ impl Station {
     /// Empties the station (a crash loses what was queued).
     pub fn clear(&mut self) {
         self.x = 0.0;
-        self.rho = 0.0;
-    }
-
-    /// Stationary mean number in system at utilization `rho`, with queue factor `af = (ca²+cs²)/2`.
-    fn l_of(&self, rho: f64, af: f64) -> f64 {
-        let c = f64::from(self.table.servers());
-        c * rho + self.table.at(rho) * rho / (1.0 - rho) * af
+        self.seg = TABLE_POINTS - 1;
     }
 
     /// Advances one tick of `dt` seconds: arrivals `lambda`/s, mean service time `s` seconds,
@@ -207,21 +244,19 @@ impl Station {
         let target = self.x + lambda.max(0.0) * dt;
         if !mu.is_finite() || target <= 1e-12 {
             self.x = 0.0;
-            self.rho = 0.0;
             return StationTick {
                 served: lambda.max(0.0),
                 ..StationTick::default()
             };
         }
         let k = c * mu * dt;
-        let l_cap = self.l_of(RHO_CAP, af);
+        let l_cap = c * RHO_CAP + self.table.m_cap * af;
         // Backward Euler: x' + cμΔt·G(x') = x + λΔt, solved for ρ' = G(x') since L(ρ) is monotone.
         // Past the stationary range the backlog is fluid and every server is busy.
         let (mut rho, mut x_new) = if target >= l_cap + k * RHO_CAP {
             (1.0, target - k)
         } else {
-            let r = self.solve_rho(target, k, af, l_cap);
-            (r, self.l_of(r, af))
+            self.solve_rho(target, c, c + k, af)
         };
         let mut dropped = 0.0;
         if x_new > max_in_system {
@@ -233,7 +268,6 @@ impl Station {
         }
         let served = c * mu * rho;
         self.x = x_new.max(0.0);
-        self.rho = rho;
         let lq = (self.x - c * rho).max(0.0);
         // Wait, by Little's law Wq = Lq/served. Only the part of the queue that the current
         // arrivals sustain in steady state has the M/M/c shape (0 w.p. C, else exponential); a
@@ -271,56 +305,95 @@ impl Station {
         }
     }
 
-    /// Solves L(ρ) + kρ = target for ρ in [0, RHO_CAP] by the Illinois method, warm-started.
-    /// `l_cap` is L(RHO_CAP), which the caller has already worked out.
-    fn solve_rho(&self, target: f64, k: f64, af: f64, l_cap: f64) -> f64 {
-        let g = |r: f64| self.l_of(r, af) + k * r - target;
-        let (mut a, mut b) = (0.0, RHO_CAP);
-        let (mut fa, mut fb) = (g(a), l_cap + k * b - target);
-        if fa >= 0.0 {
-            return 0.0;
-        }
-        if fb <= 0.0 {
-            return RHO_CAP;
-        }
-        // Warm start: shrink the bracket around last tick's answer when it still brackets.
-        let w = self.rho.clamp(0.0, RHO_CAP);
-        for guess in [w * 0.98, w * 1.02] {
-            if guess > a && guess < b {
-                let fg = g(guess);
-                if fg < 0.0 {
-                    a = guess;
-                    fa = fg;
-                } else {
-                    b = guess;
-                    fb = fg;
+    /// Solves L(ρ) + kρ = target for ρ in (0, RHO_CAP) and returns (ρ, L(ρ)); `ck` is c + k.
+    /// The caller has checked that the root lies below RHO_CAP (and target > 0 puts it above 0).
+    ///
+    /// L(ρ) = cρ + C(ρ)·ρ/(1−ρ)·af with C piecewise linear in ρ (the table interpolates linearly
+    /// in β = (1−ρ)√c; one server has C = ρ exactly). On the segment holding the root, with
+    /// C = p + qρ, multiplying by (1 − ρ) > 0 gives the quadratic
+    ///   (af·q − ck)·ρ² + (ck + af·p + target)·ρ − target = 0,
+    /// whose root on the segment is taken in closed form: exact up to rounding (residual of a
+    /// few ulps of target), tighter than the 1e-9·target the bracketing solver stopped at.
+    /// The segment is found from the sign of the residual at the nodes, searching outward from
+    /// last tick's segment.
+    fn solve_rho(&mut self, target: f64, c: f64, ck: f64, af: f64) -> (f64, f64) {
+        let Some(n) = self.table.table.as_deref() else {
+            // M/M/1: C = ρ on the whole range.
+            let r = quadratic_root(af - ck, ck + target, target).clamp(0.0, RHO_CAP);
+            return (r, r + r * r / (1.0 - r) * af);
+        };
+        // Residual at node j; it falls with j (ρ falls), from +∞ at node 0.
+        let g = |j: usize| ck * n.rho[j] + af * n.m[j] - target;
+        // The segment i with g(i) ≥ 0 > g(i + 1); i = 95 is the tail below the last node, where
+        // the table reads C = 0 (or ρ ≤ 0 when beta_max = √c).
+        let last = TABLE_POINTS - 1;
+        // Gallop from last tick's segment (the root moves a few segments a tick when the load is
+        // noisy), then bisect what is left. Invariant: g(lo) ≥ 0 > g(hi), with hi = 96 standing
+        // for "below the last node".
+        let w = self.seg.min(last);
+        let (mut lo, mut hi);
+        let mut step = 1;
+        if g(w) >= 0.0 {
+            lo = w;
+            loop {
+                let j = lo + step;
+                if j > last {
+                    hi = TABLE_POINTS;
+                    break;
                 }
+                if g(j) < 0.0 {
+                    hi = j;
+                    break;
+                }
+                lo = j;
+                step *= 2;
+            }
+        } else {
+            hi = w;
+            loop {
+                if step >= hi {
+                    lo = 0;
+                    break;
+                }
+                let j = hi - step;
+                if g(j) >= 0.0 {
+                    lo = j;
+                    break;
+                }
+                hi = j;
+                step *= 2;
             }
         }
-        let mut side = 0i8;
-        for _ in 0..60 {
-            let r = (a * fb - b * fa) / (fb - fa);
-            let fr = g(r);
-            if fr.abs() < 1e-9 * target.max(1.0) || (b - a) < 1e-12 {
-                return r;
-            }
-            if fr < 0.0 {
-                a = r;
-                fa = fr;
-                if side == -1 {
-                    fb /= 2.0;
-                }
-                side = -1;
+        while hi - lo > 1 {
+            let mid = (lo + hi) / 2;
+            if g(mid) >= 0.0 {
+                lo = mid;
             } else {
-                b = r;
-                fb = fr;
-                if side == 1 {
-                    fa /= 2.0;
-                }
-                side = 1;
+                hi = mid;
             }
         }
-        (a + b) / 2.0
+        let i = lo;
+        self.seg = i;
+        if i == last {
+            let r = (target / ck).min(n.rho[last]);
+            return (r, c * r);
+        }
+        let (p, q) = (n.p[i], n.q[i]);
+        let r = quadratic_root(af * q - ck, ck + af * p + target, target)
+            .clamp(n.rho[i + 1], n.rho[i])
+            .min(RHO_CAP);
+        (r, c * r + (p + q * r) * r / (1.0 - r) * af)
+    }
+}
+
+/// The root of a·r² + b·r − t = 0 (t > 0) that the solver's bracket holds: the smallest positive
+/// one, written to avoid cancellation (2t/(b + √D) for b ≥ 0; b < 0 implies a > 0).
+fn quadratic_root(a: f64, b: f64, t: f64) -> f64 {
+    let d = (b * b + 4.0 * a * t).max(0.0).sqrt();
+    if b >= 0.0 {
+        2.0 * t / (b + d)
+    } else {
+        (d - b) / (2.0 * a)
     }
 }
 
@@ -348,6 +421,45 @@ mod tests {
                     "c={c} rho={rho}: {} vs {exact}",
                     t.at(rho)
                 );
+            }
+        }
+    }
+
+    /// L(ρ) + kρ − target through the table lookup, as the model defines it.
+    fn residual(t: &ErlangTable, rho: f64, k: f64, af: f64, target: f64) -> f64 {
+        let c = f64::from(t.servers());
+        c * rho + t.at(rho) * rho / (1.0 - rho) * af + k * rho - target
+    }
+
+    #[test]
+    fn solver_finds_the_root_of_the_tabulated_model_to_rounding() {
+        for c in [1u32, 2, 3, 8, 17, 36, 40, 100, 1001, 5000] {
+            let mut st = Station::new(c);
+            let cf = f64::from(c);
+            for af in [0.05, 0.5, 1.0, 2.5, 8.0] {
+                for k in [1e-3, 0.1, 1.0, 10.0, 1e3, 1e5] {
+                    let l_cap = cf * RHO_CAP + st.table.m_cap * af;
+                    for i in 0..200 {
+                        // Targets from tiny to just under the fluid threshold, in both directions
+                        // so the warm start is exercised from either side.
+                        let j = if i < 100 { i } else { 199 - i };
+                        let frac = f64::from(j) / 100.0;
+                        let target = (l_cap + k * RHO_CAP) * (1e-9f64).powf(1.0 - frac) * 0.9999;
+                        let (r, l) = st.solve_rho(target, cf, cf + k, af);
+                        assert!(r > 0.0 && r <= RHO_CAP, "c={c} r={r}");
+                        let res = residual(&st.table, r, k, af, target);
+                        let tol = 1e-12 * target.max(1.0);
+                        // Past the last node the table reads 0 instead of a C below 1e-8: a tiny
+                        // step in L where the root may sit exactly.
+                        let at_step =
+                            (r - st.table.table.as_ref().map_or(-1.0, |n| n.rho[95])).abs() < 1e-15;
+                        assert!(
+                            res.abs() <= tol || at_step,
+                            "c={c} af={af} k={k} target={target}: r={r} residual {res}"
+                        );
+                        assert!((l + k * r - target).abs() <= tol || at_step);
+                    }
+                }
             }
         }
     }
