@@ -245,11 +245,11 @@ impl World {
             let itype = &lv.instance_types[rt.itype];
             // One pass over the classes for every per-class sum. Each sum adds the same terms in
             // the same order, from -0.0 like `Iterator::sum`, so the results are bit-identical
-            // to separate sums; the slices are cut to `ncls` once so the loop has no bounds checks.
-            let arr_k = &rt.arr[..ncls];
-            let proc_k = &rt.proc[..ncls];
-            let resp_k = &rt.resp[..ncls];
-            let fast_fail_k = &rt.fast_fail[..ncls];
+            // to separate sums; the slices (`ncls` long) are taken once so the loop has no bounds checks.
+            let arr_k = &*rt.arr;
+            let proc_k = &*rt.proc;
+            let resp_k = &*rt.resp;
+            let fast_fail_k = &*rt.fast_fail;
             let (mut arr, mut served, mut failed, mut dropped, mut cpu_work) =
                 (-0.0, -0.0, -0.0, -0.0, -0.0);
             for k in 0..ncls {
@@ -371,7 +371,7 @@ impl World {
             // `Iterator::sum` (from -0.0): bit-identical, without bounds checks. The failure sum
             // is only used when there were attempts.
             debug_assert!(e.base.len() == ncls && e.due.len() == ncls);
-            let (base, due, fail) = (&e.base[..ncls], &e.due[..ncls], &e.fail[..ncls]);
+            let (base, due, fail) = (&*e.base, &*e.due, &*e.fail);
             let (mut base_sum, mut due_sum, mut fail_sum) = (-0.0, -0.0, -0.0);
             for k in 0..ncls {
                 base_sum += base[k];
