@@ -205,17 +205,19 @@ impl Mix {
         if w <= 0.0 {
             return 0.0;
         }
+        if t <= 0.0 {
+            return self.comps().iter().map(|c| c.w).sum::<f64>() / w;
+        }
         let mut tail = 0.0;
         for c in self.comps() {
-            if c.m <= 0.0 || t <= 0.0 {
-                tail += if t <= 0.0 { c.w } else { 0.0 };
+            if c.m <= 0.0 || c.w == 0.0 {
                 continue;
             }
             let (k, theta) = shape(c.m, c.v);
             if t > c.m && chernoff_negligible(k, t / c.m, t / theta) {
                 continue;
             }
-            tail += c.w * (1.0 - Gamma::from_shape(k, theta).cdf(t));
+            tail += c.w * Gamma::from_shape(k, theta).sf(t);
         }
         tail / w
     }
@@ -396,13 +398,20 @@ impl Gamma {
 
     /// P(T ≤ t) for t > 0.
     fn cdf(&self, t: f64) -> f64 {
-        let z = ((t / self.scale).cbrt() - self.mid) / self.s;
+        let z = (cbrt(t / self.scale) - self.mid) / self.s;
         normal_cdf(z)
+    }
+
+    /// P(T > t) for t > 0: the upper normal tail directly, not 1 − CDF, which loses the small
+    /// tails to cancellation.
+    fn sf(&self, t: f64) -> f64 {
+        let z = (cbrt(t / self.scale) - self.mid) / self.s;
+        0.5 * erfc(z / std::f64::consts::SQRT_2)
     }
 
     /// P(T ≤ t) and the density at t, for t > 0.
     fn cdf_pdf(&self, t: f64) -> (f64, f64) {
-        let root = (t / self.scale).cbrt();
+        let root = cbrt(t / self.scale);
         let z = (root - self.mid) / self.s;
         let dz = root / (3.0 * t * self.s);
         let pdf = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt() * dz;
@@ -416,6 +425,16 @@ impl Gamma {
 /// logarithm is computed, so the answer is always the exact expression's.
 fn chernoff_negligible(k: f64, ratio: f64, t_over_theta: f64) -> bool {
     const THRESHOLD: f64 = -27.6;
+    // With t/θ = k·ratio the exponent is −k·h(ratio), h(r) = r − 1 − ln r, and for r > 1
+    // (r−1)²/(2r) ≤ h(r) ≤ r − 1 (from ln r ≤ (r²−1)/(2r) and ln r ≥ 0): both bounds cost no
+    // logarithm and settle most calls, with a slack far above the rounding of t/θ against k·r.
+    let d = ratio - 1.0;
+    if k * d * d > 2.0 * 27.6 * (1.0 + 1e-9) * ratio {
+        return true;
+    }
+    if k * d < 27.6 * (1.0 - 1e-9) {
+        return false;
+    }
     if let Some((lo, hi)) = ln_bounds(ratio) {
         // Rounding in either expression is far below this slack.
         let slack = 1e-9 * (k * hi.abs() + k + t_over_theta.abs() + 27.6);
@@ -463,6 +482,53 @@ fn closer(a: (f64, f64), b: (f64, f64)) -> bool {
         return false;
     }
     a.0 / a.1 < b.0 / b.1
+}
+
+/// Cube root to within 0.667 ulp (FreeBSD's `s_cbrt.c`, as musl has it): a bit-level first guess,
+/// a polynomial to 23 bits, and one rounded Newton–Raphson step. The standard library's `cbrt`
+/// rounds correctly, at several times the cost, for a last-bit difference Wilson–Hilferty can't
+/// see.
+fn cbrt(x: f64) -> f64 {
+    // B1 = (1023 − 1023/3 − 0.03306235651)·2²⁰, B2 the same for inputs scaled by 2⁵⁴.
+    const B1: u32 = 715_094_163;
+    const B2: u32 = 696_219_795;
+    // |1/cbrt(x) − p(x)| < 2^−23.5.
+    const P0: f64 = 1.875_951_824_271_77;
+    const P1: f64 = -1.884_979_795_433_771_7;
+    const P2: f64 = 1.621_429_720_105_354_5;
+    const P3: f64 = -0.758_397_934_778_766;
+    const P4: f64 = 0.145_996_192_886_612_45;
+    let mut ui = x.to_bits();
+    let mut hx = (ui >> 32) as u32 & 0x7fff_ffff;
+    if hx >= 0x7ff0_0000 {
+        // NaN and infinities are their own cube roots.
+        return x + x;
+    }
+    if hx < 0x0010_0000 {
+        // Zero or subnormal: scale by 2⁵⁴ first.
+        ui = (x * f64::from_bits(0x4350_0000_0000_0000)).to_bits();
+        hx = (ui >> 32) as u32 & 0x7fff_ffff;
+        if hx == 0 {
+            return x;
+        }
+        hx = hx / 3 + B2;
+    } else {
+        hx = hx / 3 + B1;
+    }
+    ui &= 1 << 63;
+    ui |= u64::from(hx) << 32;
+    let mut t = f64::from_bits(ui);
+    // Polynomial to 23 bits.
+    let r = (t * t) * (t / x);
+    t *= (P0 + r * (P1 + r * P2)) + ((r * r) * r) * (P3 + r * P4);
+    // Round t to 23 bits away from zero, so that t·t is exact and t is larger than the root.
+    t = f64::from_bits((t.to_bits() + 0x8000_0000) & 0xffff_ffff_c000_0000);
+    // One Newton step to 53 bits, error ≤ 0.667 ulp.
+    let s = t * t;
+    let r = x / s;
+    let w = t + t;
+    let r = (r - t) / (w + r);
+    t + t * r
 }
 
 /// Variance floor relative to the mean: a zero-variance delay is a step the Gamma fit can't make.
@@ -548,6 +614,26 @@ mod tests {
         assert_eq!(m.comps().len(), K);
         assert!((m.mean() - mean).abs() < 1e-12);
         assert!((m.var() - var).abs() < 1e-12);
+    }
+
+    #[test]
+    fn cbrt_is_within_an_ulp() {
+        let mut x = 1.234_567e-300_f64;
+        while x < 1e300 {
+            for y in [x, -x, x * 1.000_000_1, x * 0.7] {
+                let (got, want) = (cbrt(y), y.cbrt());
+                assert!(
+                    (got - want).abs() <= want.abs() * 2.3e-16,
+                    "{y}: {got} vs {want}"
+                );
+            }
+            x *= 1.37;
+        }
+        assert_eq!(cbrt(0.0), 0.0);
+        assert_eq!(cbrt(8.0), 2.0);
+        assert_eq!(cbrt(f64::INFINITY), f64::INFINITY);
+        assert!(cbrt(f64::NAN).is_nan());
+        assert!((cbrt(5e-320) - 5e-320f64.cbrt()).abs() <= 5e-320f64.cbrt() * 2.3e-16);
     }
 
     #[test]
