@@ -13,7 +13,7 @@ pub const K: usize = 4;
 
 /// Weight, relative to the mixture's, below which a component is merged into a neighbour
 /// instead of being kept apart: far below anything a quantile or a timeout can resolve.
-const NEGLIGIBLE: f64 = 1e-6;
+const NEGLIGIBLE: f64 = 1e-9;
 
 /// One component: weight, mean (s) and variance (s²).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -778,7 +778,7 @@ mod tests {
                     v: 1e-3,
                 },
                 Comp {
-                    w: 1e-9,
+                    w: 1e-12,
                     m: 1.5 * k,
                     v: 1e-2,
                 },
