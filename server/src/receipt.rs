@@ -261,6 +261,8 @@ fn resimulate(receipt: &Receipt, catalog: &Catalog) -> Checked {
     }
     let mut world = World::new(Arc::clone(&level), receipt.seed)
         .map_err(|r| fail(format!("the level does not start: {r}")))?;
+    // The check compares results only: per-node detail would be built and thrown away.
+    world.set_detailed_reports(false);
     let actions: Vec<TimedAction> = receipt
         .actions
         .iter()
@@ -352,6 +354,8 @@ pub fn replay(
         })?;
     let mut world = World::new(Arc::clone(&level), receipt.seed)
         .map_err(|r| ReplayError(format!("the level does not start: {r}")))?;
+    // Frames carry system metrics only.
+    world.set_detailed_reports(false);
     let actions: Vec<TimedAction> = receipt
         .actions
         .iter()

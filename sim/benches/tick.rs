@@ -234,6 +234,17 @@ fn replay(c: &mut Criterion) {
             })
         });
     });
+    // The same attempt as the server checks a receipt: system metrics and the result, without
+    // per-node and per-edge detail (which never changes the run).
+    g.bench_function("10-minute attempt, receipt check", |b| {
+        b.iter(|| {
+            let mut world = World::new(Arc::clone(&level), SEED).unwrap_or_else(|r| panic!("{r}"));
+            world.set_detailed_reports(false);
+            world.run_script(&script, |report| {
+                black_box(report);
+            })
+        });
+    });
     // The replay a receipt verification runs: a whole attempt of a campaign level, stretched to
     // ten minutes with its reference solution.
     let mut failover = campaign_level("04-failover");

@@ -142,11 +142,15 @@ impl ScoreBook {
 impl World {
     /// Fills this tick's metrics, alerts and score.
     pub(crate) fn observe(&mut self) {
-        self.node_metrics();
-        self.system_metrics();
-        self.edge_metrics();
-        self.report_ids_stale = false;
-        self.raise_alerts();
+        if self.detailed {
+            self.node_metrics();
+            self.system_metrics();
+            self.edge_metrics();
+            self.report_ids_stale = false;
+            self.raise_alerts();
+        } else {
+            self.system_metrics();
+        }
         self.score.record(&self.level, &self.report.system);
         if self.score.in_outage_too_long(&self.level) {
             self.score.ended_in_outage = true;
@@ -225,7 +229,7 @@ impl World {
             s.p99_ms = self.p_guess[2] * 1000.0;
         }
         // Serving, booting and restarting instances bill; crashed ones do not (per node, above).
-        s.cost_per_hour = self.report.nodes.iter().map(|n| n.cost_per_hour).sum();
+        s.cost_per_hour = (0..self.nodes.len()).map(|i| self.node_cost(i)).sum();
         self.report.tick = self.tick;
         self.report.t = (self.tick + 1) as f64 * self.dt;
         self.report.system = s;
@@ -301,7 +305,9 @@ impl World {
             } else {
                 "ok"
             };
+            let cost_per_hour = self.node_cost(i);
             let m = &mut self.report.nodes[i];
+            m.cost_per_hour = cost_per_hour;
             if self.report_ids_stale {
                 m.id.clone_from(&n.id);
             }
@@ -348,14 +354,17 @@ impl World {
             m.pool_use = rt.rho.min(1.0);
             m.backlog = rt.queue.as_ref().map(|q| q.backlog);
             m.dead_letters = rt.queue.as_ref().map(|q| q.dead);
-            m.cost_per_hour = {
-                let units = match n.kind {
-                    Kind::Database | Kind::Cdn | Kind::Client => billed_units(n),
-                    _ => rt.up + rt.booting.len() as u32 + u32::from(rt.rolling > 0),
-                };
-                itype.price_per_hour * f64::from(units)
-            };
         }
+    }
+
+    /// What node `i` bills per hour now: serving, booting and restarting instances.
+    fn node_cost(&self, i: usize) -> f64 {
+        let (n, rt) = (&self.arch.nodes[i], &self.nodes[i]);
+        let units = match n.kind {
+            Kind::Database | Kind::Cdn | Kind::Client => billed_units(n),
+            _ => rt.up + rt.booting.len() as u32 + u32::from(rt.rolling > 0),
+        };
+        self.level.instance_types[rt.itype].price_per_hour * f64::from(units)
     }
 
     // Out of line: called once a tick, and a profile then shows its cost apart.

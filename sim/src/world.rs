@@ -321,6 +321,9 @@ pub struct World {
     /// `carriers[node × classes + class]`: the node's out-edges that carry the class, in
     /// `outs` order; derived with the graph.
     pub(crate) carriers: Vec<Vec<usize>>,
+    /// Reports carry per-node and per-edge metrics and alerts (on unless a replay turns them
+    /// off); either way the world evolves the same.
+    pub(crate) detailed: bool,
 }
 
 impl World {
@@ -362,6 +365,7 @@ impl World {
             report_ids_stale: true,
             receives: Vec::new(),
             carriers: Vec::new(),
+            detailed: true,
             zipf_top: Popularity::zipf(&level.keys, None).top_share(1),
             costs: level
                 .components
@@ -504,6 +508,19 @@ impl World {
         self.commit(action, next);
         self.push_event("action", None, describe_action(action));
         Ok(())
+    }
+
+    /// Turns per-node and per-edge metrics and alerts in the tick reports on or off. Off, a
+    /// report keeps its system metrics, events and score (all a receipt check or a replay's
+    /// curve needs), and the run is the same tick for tick: observation never steers it.
+    pub fn set_detailed_reports(&mut self, on: bool) {
+        self.detailed = on;
+        if !on {
+            self.report.nodes.clear();
+            self.report.edges.clear();
+            self.report.alerts.clear();
+        }
+        self.report_ids_stale = true;
     }
 
     /// Runs a whole level with an action script (applied at their ticks) and returns the result.

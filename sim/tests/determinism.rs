@@ -55,6 +55,35 @@ fn a_cloned_world_continues_identically() {
     }
 }
 
+#[test]
+fn reports_without_node_detail_follow_the_same_run() {
+    // Observation never steers the run: with per-node and per-edge detail off, every tick's
+    // system metrics and events, and the result, are the same bytes as with it on.
+    for id in ["03-cache-stampede", "04-failover", "05-retry-storm"] {
+        let lv = Arc::new(level(id));
+        let actions = lv.solutions[0].actions.clone();
+        let run = |detailed: bool| {
+            let mut w = World::new(Arc::clone(&lv), 5).unwrap();
+            w.set_detailed_reports(detailed);
+            let mut out = Vec::new();
+            let mut nodes = 0;
+            let result = w.run_script(&actions, |r| {
+                serde_json::to_writer(&mut out, &(&r.system, &r.events)).unwrap();
+                nodes += r.nodes.len() + r.edges.len() + r.alerts.len();
+            });
+            serde_json::to_writer(&mut out, &result).unwrap();
+            (out, nodes)
+        };
+        let ((full, seen), (bare, none)) = (run(true), run(false));
+        assert!(seen > 0, "{id}: detailed reports carry nodes");
+        assert_eq!(
+            none, 0,
+            "{id}: bare reports carry no nodes, edges or alerts"
+        );
+        assert!(full == bare, "{id}: the run differs without detail");
+    }
+}
+
 /// A recorded attempt: what a receipt will carry, and the result it must re-simulate to.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Recording {

@@ -51,6 +51,7 @@ pub(crate) fn schema() -> anyhow::Result<String> {
 fn play(level: &Level, actions: &[stampede_sim::TimedAction]) -> anyhow::Result<RunResult> {
     let mut world = World::new(Arc::new(level.clone()), level.seed)
         .map_err(|r| anyhow::anyhow!("{}: {r}", level.id))?;
+    world.set_detailed_reports(false);
     Ok(world.run_script(actions, |_| {}))
 }
 
