@@ -593,7 +593,13 @@ fn merged(a: Comp, b: Comp) -> Comp {
 /// Cube root to within 0.667 ulp (FreeBSD's `s_cbrt.c`, as musl has it): a bit-level first guess,
 /// a polynomial to 23 bits, and one rounded Newton–Raphson step. The standard library's `cbrt`
 /// rounds correctly, at several times the cost, for a last-bit difference Wilson–Hilferty can't
-/// see.
+/// see; being plain arithmetic, this one also gives the same bits on every platform.
+///
+/// The algorithm and its constants come from fdlibm, whose notice is kept as it asks:
+/// Copyright (C) 1993 by Sun Microsystems, Inc. All rights reserved.
+/// Developed at SunPro, a Sun Microsystems, Inc. business. Permission to use, copy, modify, and
+/// distribute this software is freely granted, provided that this notice is preserved.
+/// Optimized by Bruce D. Evans.
 fn cbrt(x: f64) -> f64 {
     // B1 = (1023 − 1023/3 − 0.03306235651)·2²⁰, B2 the same for inputs scaled by 2⁵⁴.
     const B1: u32 = 715_094_163;
