@@ -22,6 +22,22 @@ pub(crate) struct Hysteresis {
 }
 
 impl Hysteresis {
+    /// Feeds each alert its condition; returns a mask of those whose `firing` changed.
+    fn update_all<const N: usize>(
+        alerts: &mut [Hysteresis; N],
+        on: [bool; N],
+        fire: u32,
+        resolve: u32,
+    ) -> u32 {
+        let mut flipped = 0u32;
+        for (k, (h, on)) in alerts.iter_mut().zip(on).enumerate() {
+            if h.update(on, fire, resolve) {
+                flipped |= 1 << k;
+            }
+        }
+        flipped
+    }
+
     /// Feeds this tick's condition; returns whether `firing` changed.
     fn update(&mut self, on: bool, fire: u32, resolve: u32) -> bool {
         if on == self.firing {
@@ -124,12 +140,7 @@ impl World {
             ];
             // Conditions are plain comparisons; the hysteresis updates record which alerts
             // flipped, and only those format anything.
-            let mut flipped = 0u32;
-            for (k, (h, on)) in self.nodes[i].alerts.iter_mut().zip(on).enumerate() {
-                if h.update(on, fire, resolve) {
-                    flipped |= 1 << k;
-                }
-            }
+            let flipped = Hysteresis::update_all(&mut self.nodes[i].alerts, on, fire, resolve);
             if flipped != 0 {
                 self.push_node_alerts(i, flipped, &mut out);
             }
@@ -143,12 +154,7 @@ impl World {
                 e.breaker == BreakerState::Open && self.arch.edges[j].config.breaker.is_some(),
                 base > 0.0 && m.retries_rps > 0.5 * base,
             ];
-            let mut flipped = 0u32;
-            for (k, (h, on)) in self.edges[j].alerts.iter_mut().zip(on).enumerate() {
-                if h.update(on, fire, resolve) {
-                    flipped |= 1 << k;
-                }
-            }
+            let flipped = Hysteresis::update_all(&mut self.edges[j].alerts, on, fire, resolve);
             if flipped != 0 {
                 self.push_edge_alerts(j, flipped, &mut out);
             }
