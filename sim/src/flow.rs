@@ -1087,7 +1087,6 @@ impl World {
                         ed.breaker = BreakerState::Closed;
                         ed.window.fill((0.0, 0.0));
                         ed.window_sum = (0.0, 0.0);
-                        ed.window_sum = (0.0, 0.0);
                         Some(false)
                     }
                 }

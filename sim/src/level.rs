@@ -861,8 +861,9 @@ fn check_keys(k: &KeySpace) -> Result<(), String> {
     Ok(())
 }
 
-/// Most request classes a level may define: the tick keeps per-class scratch on the stack.
-pub const MAX_CLASSES: usize = 16;
+/// Most request classes a level may define (the campaign uses three at most): per-class state
+/// is held inline, this many slots a node and an edge, and per-class scratch on the stack.
+pub const MAX_CLASSES: usize = 8;
 
 /// Seeds travel as JSON numbers, which browsers read as f64: exact only up to 2^53 − 1.
 pub const MAX_SAFE_SEED: u64 = (1 << 53) - 1;

@@ -21,7 +21,8 @@ pub(crate) const RETRY_RING: usize = 64;
 
 /// One value per request class, stored inline (no heap pointer to chase on every access):
 /// the tick reads these in its innermost loops.
-/// Invariant: the first `len` values are the classes'; the rest stay at their fill value.
+/// Invariant: the first `len` values are the classes'; the rest stay at their fill value, and
+/// indexing past `len` is a bug (checked in debug builds; release reads the fill value).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct PerClass<T: Copy> {
     len: u8,
@@ -54,12 +55,14 @@ impl<T: Copy> std::ops::DerefMut for PerClass<T> {
 impl<T: Copy> std::ops::Index<usize> for PerClass<T> {
     type Output = T;
     fn index(&self, k: usize) -> &T {
+        debug_assert!(k < usize::from(self.len), "class {k} of {}", self.len);
         &self.v[k]
     }
 }
 
 impl<T: Copy> std::ops::IndexMut<usize> for PerClass<T> {
     fn index_mut(&mut self, k: usize) -> &mut T {
+        debug_assert!(k < usize::from(self.len), "class {k} of {}", self.len);
         &mut self.v[k]
     }
 }

@@ -594,15 +594,16 @@ fn a_level_with_more_classes_than_the_tick_holds_is_refused_by_name() {
         lv.classes.push(c);
     }
     let text = toml::to_string(&lv).expect("a level serializes");
-    let e = Level::from_toml("many.toml", &text).expect_err("17 classes are too many");
+    let e = Level::from_toml("many.toml", &text).expect_err("one class too many");
     assert_eq!(
         (e.file.as_str(), e.field.as_str()),
         ("many.toml", "classes")
     );
-    assert!(e.problem.contains("at most 16"), "{}", e.problem);
+    let limit = format!("at most {}", stampede_sim::level::MAX_CLASSES);
+    assert!(e.problem.contains(&limit), "{}", e.problem);
     // One fewer loads and runs.
     lv.classes.pop();
     let text = toml::to_string(&lv).expect("a level serializes");
-    let mut w = world(Level::from_toml("sixteen.toml", &text).unwrap_or_else(|e| panic!("{e}")));
+    let mut w = world(Level::from_toml("most.toml", &text).unwrap_or_else(|e| panic!("{e}")));
     run(&mut w, 20);
 }
