@@ -25,7 +25,9 @@ const CONSUMER_HEADROOM: f64 = 0.95;
 const HALF_OPEN_PROBES: f64 = 10.0;
 /// Weight, relative to first tries, below which a retry generation's successes are left out of
 /// the latency mixture (still counted as successes): at most a 1e-6 shift of any CDF value.
-const NEGLIGIBLE: f64 = 1e-6;
+/// Dropped, not absorbed as `dist` absorbs its negligible parts: merging a path a timeout and a
+/// backoff away would widen the first tries' spread.
+const RARE_RETRY: f64 = 1e-6;
 
 impl World {
     /// Simulates one tick and returns its report. After the run has ended it returns the last
@@ -997,7 +999,7 @@ impl World {
             }
             // Whether any retry generation is worth a place in the mixture; if none is, the
             // successes are the first tries', whose mixture is the callee's, shifted.
-            let retried = q >= NEGLIGIBLE;
+            let retried = q >= RARE_RETRY;
             for g in 0..=gens {
                 if g > 0 {
                     let b = backoff * 2f64.powi(g as i32 - 1) * if jitter { 0.5 } else { 1.0 };
@@ -1007,7 +1009,7 @@ impl World {
                 held += reach * attempt_mean;
                 let w = reach * (1.0 - f_eff);
                 ok += w;
-                if !retried || (g > 0 && w < NEGLIGIBLE * (1.0 - f_eff)) {
+                if !retried || (g > 0 && w < RARE_RETRY * (1.0 - f_eff)) {
                     // A retry path this rare cannot move a reported percentile; leaving it out
                     // of the mixture keeps the mixture small for every caller upstream.
                 } else if g <= 2 {
