@@ -4,6 +4,7 @@
 //! Invariant: every hit ratio here is in [0, 1] and is a sum over the whole key space.
 
 use crate::level::KeySpace;
+use crate::math;
 
 /// Ranks below this are kept individually (the hot head); the tail is bucketed geometrically.
 const HEAD: usize = 64;
@@ -25,7 +26,9 @@ impl Popularity {
         let n = keys.count.max(1.0).floor();
         let s = keys.zipf_s;
         let head = (HEAD as f64).min(n) as usize;
-        let mut raw: Vec<(f64, f64)> = (1..=head).map(|i| (1.0, (i as f64).powf(-s))).collect();
+        let mut raw: Vec<(f64, f64)> = (1..=head)
+            .map(|i| (1.0, math::powf(i as f64, -s)))
+            .collect();
         let mut lo = head as f64 + 1.0;
         while lo <= n {
             let hi = (lo * TAIL_RATIO).floor().max(lo).min(n);
@@ -84,7 +87,7 @@ impl Popularity {
         if capacity <= 0.0 {
             return 0.0;
         }
-        let occ = |t: f64| self.sums(|_| 0.0, |q| -(-q * t).exp_m1()).1;
+        let occ = |t: f64| self.sums(|_| 0.0, |q| -math::exp_m1(-q * t)).1;
         // Bracket in log space, then bisect: occupancy rises monotonically from 0 to N.
         let (mut lo, mut hi) = (0.0f64, capacity.max(1.0));
         while occ(hi) < capacity {
@@ -111,7 +114,7 @@ impl Popularity {
         if tc.is_infinite() {
             return 1.0;
         }
-        self.sums(|q| -(-q * tc).exp_m1(), |_| 0.0).0
+        self.sums(|q| -math::exp_m1(-q * tc), |_| 0.0).0
     }
 
     /// Keys resident `tc` requests after a flush: Σ(1 − e^{−qᵢ n}).
@@ -119,7 +122,7 @@ impl Popularity {
         if tc.is_infinite() {
             return self.keys;
         }
-        self.sums(|_| 0.0, |q| -(-q * tc).exp_m1()).1
+        self.sums(|_| 0.0, |q| -math::exp_m1(-q * tc)).1
     }
 
     /// TTL set at insertion, request rate `rate`/s, TTL `ttl` s: Σ qᵢ·λᵢT/(1+λᵢT).
@@ -163,9 +166,9 @@ impl Popularity {
 
 fn integral_pow(a: f64, b: f64, s: f64) -> f64 {
     if (s - 1.0).abs() < 1e-9 {
-        (b / a).ln()
+        math::ln(b / a)
     } else {
-        (b.powf(1.0 - s) - a.powf(1.0 - s)) / (1.0 - s)
+        (math::powf(b, 1.0 - s) - math::powf(a, 1.0 - s)) / (1.0 - s)
     }
 }
 
@@ -174,10 +177,10 @@ mod tests {
     use super::*;
 
     fn exact_che(n: usize, s: f64, capacity: f64) -> f64 {
-        let q: Vec<f64> = (1..=n).map(|i| (i as f64).powf(-s)).collect();
+        let q: Vec<f64> = (1..=n).map(|i| math::powf(i as f64, -s)).collect();
         let h: f64 = q.iter().sum();
         let q: Vec<f64> = q.iter().map(|x| x / h).collect();
-        let occ = |t: f64| q.iter().map(|qi| 1.0 - (-qi * t).exp()).sum::<f64>();
+        let occ = |t: f64| q.iter().map(|qi| 1.0 - math::exp(-qi * t)).sum::<f64>();
         let (mut lo, mut hi) = (0.0, 1e12);
         for _ in 0..200 {
             let mid = 0.5 * (lo + hi);
@@ -187,7 +190,7 @@ mod tests {
                 hi = mid
             }
         }
-        q.iter().map(|qi| qi * (1.0 - (-qi * lo).exp())).sum()
+        q.iter().map(|qi| qi * (1.0 - math::exp(-qi * lo))).sum()
     }
 
     #[test]

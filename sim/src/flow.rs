@@ -10,6 +10,7 @@
 use crate::arch::{LbPolicy, TtlMode};
 use crate::dist::Mix;
 use crate::level::{Kind, MAX_CLASSES, Op, Origin};
+use crate::math;
 use crate::report::{ErrorCauses, TickReport};
 use crate::world::{BreakerState, ClassCost, RETRY_RING, Resp, World, ticks};
 
@@ -101,7 +102,7 @@ impl World {
             }
         }
         if let Some(d) = tr.diurnal {
-            rate *= 1.0 + d.amplitude * (2.0 * std::f64::consts::PI * t / d.period_s).sin();
+            rate *= 1.0 + d.amplitude * math::sin(2.0 * std::f64::consts::PI * t / d.period_s);
         }
         rate
     }

@@ -1,7 +1,8 @@
 //! Stampede's simulation engine: a deterministic, fluid-flow model of a player's architecture
 //! under a level's traffic and faults (see SIMULATION.md and `sim/SPEC.md`).
 //! Invariant: pure. No IO, no clock, no global RNG, no hash-order iteration: the same level,
-//! seed and stamped actions give the same report stream, bit for bit, on the same build.
+//! seed and stamped actions give the same report stream, bit for bit, on any machine that runs
+//! the same engine version (its transcendental functions are bundled: `math`).
 #![warn(missing_docs)]
 
 pub mod action;
@@ -12,6 +13,7 @@ pub mod dist;
 pub mod fault;
 mod flow;
 pub mod level;
+mod math;
 mod observe;
 pub mod queueing;
 pub mod report;

@@ -3,6 +3,8 @@
 //! Invariant: a station's state `x` (mean number in system) never jumps to steady state: it moves
 //! by at most what arrived minus what was served in the tick (SIMULATION.md §2.6).
 
+use crate::math;
+
 /// Erlang C, the probability that an arrival waits in M/M/c with offered load `a` Erlangs.
 /// Computed through the stable Erlang B recursion (SIMULATION.md §2.3); 1 when `a ≥ c`.
 pub fn erlang_c(c: u32, a: f64) -> f64 {
@@ -38,7 +40,7 @@ fn halfin_whitt(beta: f64) -> f64 {
     if beta <= 0.0 {
         return 1.0;
     }
-    let phi = (-0.5 * beta * beta).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let phi = math::exp(-0.5 * beta * beta) / (2.0 * std::f64::consts::PI).sqrt();
     1.0 / (1.0 + beta * crate::dist::normal_cdf(beta) / phi)
 }
 
@@ -444,7 +446,7 @@ mod tests {
                         // so the warm start is exercised from either side.
                         let j = if i < 100 { i } else { 199 - i };
                         let frac = f64::from(j) / 100.0;
-                        let target = (l_cap + k * RHO_CAP) * (1e-9f64).powf(1.0 - frac) * 0.9999;
+                        let target = (l_cap + k * RHO_CAP) * math::powf(1e-9, 1.0 - frac) * 0.9999;
                         let (r, l) = st.solve_rho(target, cf, cf + k, af);
                         assert!(r > 0.0 && r <= RHO_CAP, "c={c} r={r}");
                         let res = residual(&st.table, r, k, af, target);

@@ -1,6 +1,8 @@
 //! The room's one seeded PRNG (xoshiro256**, seeded through SplitMix64).
 //! Invariant: the stream depends only on the seed and on the order of calls, which the engine fixes.
 
+use crate::math;
+
 /// xoshiro256** by Blackman and Vigna: small, fast and with a documented stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rng {
@@ -45,7 +47,7 @@ impl Rng {
     pub fn normal(&mut self) -> f64 {
         let u1 = self.uniform().max(1e-300);
         let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        (-2.0 * math::ln(u1)).sqrt() * math::cos(2.0 * std::f64::consts::PI * u2)
     }
 }
 

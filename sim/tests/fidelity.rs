@@ -1,6 +1,10 @@
 //! Fidelity: the engine against closed forms computed here from SIMULATION.md's formulas
 //! (M/M/1, M/M/c, Little's law, Che's approximation, token bucket, retry amplification).
 //! Invariant: every expected value is computed independently of the engine's code.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "closed forms use the platform's libm: independent of the engine's bundled one"
+)]
 
 use std::sync::Arc;
 

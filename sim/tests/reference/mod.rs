@@ -4,6 +4,10 @@
 //! Invariant: it shares no code or model with `stampede_sim`, and it is deterministic — one seeded
 //! PRNG consumed in a fixed order, events ordered by (time, insertion sequence) — so a seed gives
 //! the same trace on every run and a disagreement is never a flake.
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the oracle shares no code with the engine, its math library included"
+)]
 
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
