@@ -125,8 +125,9 @@ pub enum ErrorCode {
     BadRequest,
     /// Too many chat lines.
     RateLimited,
-    /// Storage cannot take a ranked attempt now (RELIABILITY.md's 4011 condition): the start
-    /// is refused, the connection stays; practice rooms still work.
+    /// Storage cannot take a ranked attempt now (RELIABILITY.md's 4011 condition), or the
+    /// server records as many ranked runs as it allows: the start is refused, the connection
+    /// stays; practice rooms still work.
     StorageUnavailable,
 }
 

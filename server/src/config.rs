@@ -79,9 +79,15 @@ pub struct Config {
     /// `receipt-key` beside the SQLite database; required with Postgres unless the key is given).
     #[arg(long, env = "STAMPEDE_RECEIPT_KEY_FILE")]
     pub receipt_key_file: Option<PathBuf>,
-    /// Jobs the storage write queue holds; when it is full, ranked starts are refused.
+    /// Jobs the storage write queue holds besides the slots running ranked attempts keep for
+    /// their results; when it is full (the database is down or behind), ranked starts are
+    /// refused.
     #[arg(long, env = "STAMPEDE_WRITE_QUEUE", default_value_t = 1024)]
     pub write_queue: usize,
+    /// Ranked simulations this server runs at once, each with a write-queue slot kept for its
+    /// result; past it, ranked starts are refused as busy (practice rooms still start).
+    #[arg(long, env = "STAMPEDE_MAX_RANKED", default_value_t = 10_000)]
+    pub max_ranked: usize,
     /// This server's name in the attempts it owns; its running attempts are aborted when a
     /// server with the same name starts.
     #[arg(long, env = "STAMPEDE_NODE_ID", default_value = "local")]
@@ -118,6 +124,7 @@ impl Default for Config {
             receipt_key: None,
             receipt_key_file: None,
             write_queue: 1024,
+            max_ranked: 10_000,
             node_id: "local".to_owned(),
             levels_dir: PathBuf::from("levels"),
         }
@@ -156,6 +163,7 @@ impl Config {
             ("resume_history", self.resume_history),
             ("max_members", self.max_members),
             ("write_queue", self.write_queue),
+            ("max_ranked", self.max_ranked),
         ] {
             if v == 0 || v > 100_000 {
                 return Err(format!("{name} must be in 1..=100000"));

@@ -96,8 +96,12 @@ impl Storage {
             );
         }
         let boards = Leaderboards::new(index, db.clone());
-        let (writes, writer) =
-            Writer::new(db.clone(), config.write_queue, Some(Arc::clone(&boards)));
+        let (writes, writer) = Writer::new(
+            db.clone(),
+            config.write_queue,
+            config.max_ranked,
+            Some(Arc::clone(&boards)),
+        );
         let flush = CancellationToken::new();
         let stop_projector = CancellationToken::new();
         let grace = Duration::from_secs_f64(config.shutdown_grace_s);

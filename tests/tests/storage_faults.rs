@@ -1,8 +1,9 @@
 //! Storage faults during play, on throwaway Postgres and Redis servers these tests start
 //! themselves: Redis flushed, killed and restarted empty (the same top 100 comes back); Postgres
 //! paused for 20 s and then crashed (attempts finished meanwhile are stored exactly once, the
-//! pool recovers without a server restart, play never stalls); a full write queue (ranked
-//! starts refused, practice unaffected).
+//! pool recovers without a server restart, play never stalls); a write queue filled by a stalled
+//! database, and every ranked seat taken (ranked starts refused, practice unaffected; running
+//! attempts never crowd out other writes).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -317,44 +318,52 @@ async fn postgres_paused_then_crashed_loses_no_attempt_and_play_never_stalls() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_write_queue_refuses_ranked_starts_but_not_practice() {
-    let (addr, _server) = start_server(Config {
-        clock_rate: 50.0,
-        write_queue: 2,
-        ..test_config()
-    })
-    .await;
-    // The first ranked run holds the queue's last free slot for its finish.
-    let mut a = Client::login(addr, "Ada").await;
-    a.create_room("01-scale-out", "solo").await;
-    a.send(json!({ "type": "start" })).await;
-    a.recv_until("countdown", |v| is_event(v, "phase_changed"))
-        .await;
-
-    let mut b = Client::login(addr, "Bob").await;
-    b.create_room("01-scale-out", "solo").await;
-    b.send(json!({ "type": "start" })).await;
-    let e = b.recv_type("error").await;
-    assert_eq!(e["code"], "storage_unavailable", "{e}");
-    assert!(e["message"].as_str().unwrap().contains("practice"), "{e}");
-
-    let mut c = Client::login(addr, "Cy").await;
+/// Logs in as `name`, opens a solo room on level 01 (ranked, or practice) and asks to start;
+/// returns the client and the answer: the countdown's phase change, or an error.
+async fn try_start(addr: SocketAddr, name: &str, practice: bool) -> (Client, Value) {
+    let mut c = Client::login(addr, name).await;
     c.send(
-        json!({ "type": "create_room", "level": "01-scale-out", "mode": "solo", "practice": true }),
+        json!({ "type": "create_room", "level": "01-scale-out", "mode": "solo", "practice": practice }),
     )
     .await;
     c.recv_type("room_snapshot").await;
     c.send(json!({ "type": "start" })).await;
-    let phase = c
-        .recv_until("countdown", |v| is_event(v, "phase_changed"))
+    let answer = c
+        .recv_until("start answered", |v| {
+            v["type"] == "error" || is_event(v, "phase_changed")
+        })
         .await;
+    (c, answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_ranked_seat_taken_refuses_ranked_starts_but_not_practice() {
+    let (addr, _server) = start_server(Config {
+        clock_rate: 50.0,
+        max_ranked: 1,
+        ..test_config()
+    })
+    .await;
+    let (mut a, started) = try_start(addr, "Ada", false).await;
+    assert_eq!(started["event"]["phase"], "countdown", "{started}");
+
+    let (mut b, e) = try_start(addr, "Bob", false).await;
+    assert_eq!(e["code"], "storage_unavailable", "{e}");
+    assert!(
+        e["message"]
+            .as_str()
+            .unwrap()
+            .contains("as many ranked runs"),
+        "{e}"
+    );
+
+    let (_c, phase) = try_start(addr, "Cy", true).await;
     assert_eq!(
         phase["event"]["phase"], "countdown",
         "practice starts regardless"
     );
 
-    // Once Ada's run has finished and been written, Bob can start.
+    // Once Ada's run has finished, its seat is free and Bob can start.
     let log = a.play_to_end(None).await;
     assert_eq!(log.finished.len(), 1);
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -369,7 +378,65 @@ async fn a_full_write_queue_refuses_ranked_starts_but_not_practice() {
             break;
         }
         assert_eq!(v["code"], "storage_unavailable");
-        assert!(Instant::now() < deadline, "the queue never freed up");
+        assert!(Instant::now() < deadline, "the seat never freed up");
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn running_attempts_never_fill_the_write_queue_but_a_stalled_database_does() {
+    let pg = ThrowawayPostgres::start();
+    let (addr, _server) = start_server(Config {
+        // Slow enough that every run below is still running when the test ends.
+        clock_rate: 1.0,
+        database_url: pg.url(),
+        write_queue: 2,
+        ..test_config()
+    })
+    .await;
+    // Each running ranked attempt keeps a slot for its result, beside the queue's 2: many
+    // more than 2 run at once while the database keeps up.
+    let mut running = Vec::new();
+    for n in 0..5 {
+        let (c, started) = try_start(addr, &format!("Run{n}"), false).await;
+        assert_eq!(
+            started["event"]["phase"], "countdown",
+            "ranked start {n} with a healthy database: {started}"
+        );
+        running.push(c);
+    }
+
+    // With the database stalled, start rows pile up in the queue's 2 slots (the writer holds a
+    // third while it retries), and then ranked starts are refused: practice still starts.
+    pg.pause();
+    let mut refused = None;
+    for n in 0..6 {
+        let (c, answer) = try_start(addr, &format!("Stalled{n}"), false).await;
+        if answer["type"] == "error" {
+            refused = Some(answer);
+            break;
+        }
+        running.push(c);
+    }
+    let e = refused.expect("a ranked start is refused once the stalled database fills the queue");
+    assert_eq!(e["code"], "storage_unavailable", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("behind"), "{e}");
+    let (_p, phase) = try_start(addr, "Practice", true).await;
+    assert_eq!(
+        phase["event"]["phase"], "countdown",
+        "practice starts regardless"
+    );
+
+    // Once the database is back, the queue drains and ranked starts are taken again.
+    pg.resume();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_c, answer) = try_start(addr, "Later", false).await;
+        if answer["type"] != "error" {
+            break;
+        }
+        assert_eq!(answer["code"], "storage_unavailable", "{answer}");
+        assert!(Instant::now() < deadline, "the queue never drained");
+        tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }

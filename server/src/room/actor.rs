@@ -16,7 +16,6 @@ use stampede_protocol::{
     RoomId, RoomSnapshot, ServerMsg, Standing, WorldView, close_code,
 };
 use stampede_sim::{Action, Level, World};
-use tokio::sync::mpsc::OwnedPermit;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
@@ -25,7 +24,7 @@ use tracing::{error, info, warn};
 use super::{AttachError, Attached, ConnLink, Frames, Input, RoomCommand, RoomHandle, RoomInfo};
 use crate::AppState;
 use crate::session::Player;
-use crate::storage::{AttemptStart, FinishedAttempt, WriteJob};
+use crate::storage::{AttemptStart, FinishedAttempt, ReserveError, WriteJob, WriteSlot};
 
 /// Chat lines kept for snapshots.
 const CHAT_HISTORY: usize = 50;
@@ -128,7 +127,7 @@ struct WorldSlot {
 #[derive(Debug)]
 struct Ranked {
     start: AttemptStart,
-    finish: OwnedPermit<WriteJob>,
+    finish: WriteSlot,
 }
 
 impl WorldSlot {
@@ -565,15 +564,22 @@ impl RoomActor {
                         None,
                     );
                 }
-                if !self.params.practice && !self.start_ranked() {
+                if !self.params.practice
+                    && let Err(refused) = self.start_ranked()
+                {
                     metrics::counter!("stampede_ranked_starts_refused_total").increment(1);
-                    return self.error(
-                        i,
-                        ErrorCode::StorageUnavailable,
-                        "storage is behind, so a ranked attempt cannot start now; \
-                         try again shortly, or play in a practice room",
-                        None,
-                    );
+                    let msg = match refused {
+                        ReserveError::NoSeat => {
+                            "this server is recording as many ranked runs as it can, so a \
+                             ranked attempt cannot start now; try again shortly, or play in a \
+                             practice room"
+                        }
+                        ReserveError::QueueFull => {
+                            "storage is behind, so a ranked attempt cannot start now; \
+                             try again shortly, or play in a practice room"
+                        }
+                    };
+                    return self.error(i, ErrorCode::StorageUnavailable, msg, None);
                 }
                 self.countdown =
                     (COUNTDOWN_S * f64::from(self.params.level.tick_hz)).round() as u64;
@@ -717,17 +723,14 @@ impl RoomActor {
         }
     }
 
-    /// Reserves two write-queue slots per simulation (the start row now, the finish later)
-    /// and queues the start rows. All or nothing: returns false, reserving nothing, when the
-    /// queue cannot take them (storage is down or behind).
-    fn start_ranked(&mut self) -> bool {
+    /// Reserves, per simulation, a ranked seat and two write-queue slots (the start row now,
+    /// the finish later) and queues the start rows. All or nothing: reserves nothing when a
+    /// seat or a slot is missing.
+    fn start_ranked(&mut self) -> Result<(), ReserveError> {
         let writes = &self.state.storage.writes;
-        let mut permits = Vec::with_capacity(self.worlds.len() * 2);
-        for _ in 0..self.worlds.len() * 2 {
-            match writes.reserve() {
-                Some(p) => permits.push(p),
-                None => return false,
-            }
+        let mut reserved = Vec::with_capacity(self.worlds.len());
+        for _ in 0..self.worlds.len() {
+            reserved.push(writes.reserve_ranked()?);
         }
         let lv = &self.params.level;
         let players: Vec<(PlayerId, String)> = self
@@ -737,7 +740,7 @@ impl RoomActor {
             .map(|m| (m.player.id.clone(), m.player.name.clone()))
             .collect();
         let now = crate::now_ms();
-        for slot in &mut self.worlds {
+        for (slot, (now_slot, later)) in self.worlds.iter_mut().zip(reserved) {
             let start = AttemptStart {
                 id: slot.attempt_id.clone(),
                 room_id: self.id.0.clone(),
@@ -762,16 +765,13 @@ impl RoomActor {
                 },
                 started_at: now,
             };
-            let (Some(now_slot), Some(later)) = (permits.pop(), permits.pop()) else {
-                return false;
-            };
             now_slot.send(WriteJob::Start(start.clone()));
             slot.ranked = Some(Ranked {
                 start,
                 finish: later,
             });
         }
-        true
+        Ok(())
     }
 
     /// A room that ends with ranked attempts unfinished records them aborted (never ranked).

@@ -15,7 +15,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub use attempts::{AttemptStart, FinishedAttempt};
-pub use writer::{WriteJob, Writer, Writes};
+pub use writer::{ReserveError, WriteJob, WriteSlot, Writer, Writes};
 
 /// Longest any one storage call may take, waiting for a connection included (RELIABILITY.md:
 /// sqlx's default acquire timeout froze callers for 30 s while Postgres was paused).

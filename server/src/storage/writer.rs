@@ -2,14 +2,17 @@
 //! task writes them in order, retrying with jittered backoff for as long as the database is
 //! down. Invariant: a ranked attempt reserves its finishing slot when it starts (an owned
 //! permit), so a full queue refuses new starts but never drops a finished attempt; every job
-//! is idempotent, so a retry after an unknown outcome doubles nothing.
+//! is idempotent, so a retry after an unknown outcome doubles nothing. The queue has two parts,
+//! each counted by a semaphore whose permit travels with the job until it is written: `room` for
+//! everyday jobs (new players, start rows) and one `seat` per ranked attempt for its result, so
+//! running attempts never crowd out the other writes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
 use tokio::sync::mpsc::OwnedPermit;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 
@@ -52,25 +55,75 @@ impl WriteJob {
     }
 }
 
+/// A job in the queue, with the permit (of `room` or a seat) it gives back once written.
+#[derive(Debug)]
+struct Queued {
+    job: WriteJob,
+    _hold: OwnedSemaphorePermit,
+}
+
 /// The sending side, shared by rooms and HTTP handlers.
 #[derive(Debug, Clone)]
 pub struct Writes {
-    tx: mpsc::Sender<WriteJob>,
+    tx: mpsc::Sender<Queued>,
+    /// Everyday jobs queued or being written, at most `capacity`.
+    room: Arc<Semaphore>,
+    /// Ranked attempts running or with a result not yet written.
+    seats: Arc<Semaphore>,
     healthy: Arc<AtomicBool>,
 }
 
+/// A reserved queue slot and the permit that travels with its job.
+#[derive(Debug)]
+pub struct WriteSlot {
+    permit: OwnedPermit<Queued>,
+    hold: OwnedSemaphorePermit,
+}
+
+impl WriteSlot {
+    /// Queues `job` in the reserved slot; it cannot fail.
+    pub fn send(self, job: WriteJob) {
+        self.permit.send(Queued {
+            job,
+            _hold: self.hold,
+        });
+    }
+}
+
+/// Why a ranked attempt could not reserve its writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReserveError {
+    /// As many ranked attempts as the server allows are running.
+    NoSeat,
+    /// The queue is full: the database is down or behind.
+    QueueFull,
+}
+
 impl Writes {
-    /// A slot in the queue, held until used (or dropped, which frees it). `None` when full.
-    pub fn reserve(&self) -> Option<OwnedPermit<WriteJob>> {
-        self.tx.clone().try_reserve_owned().ok()
+    fn slot(&self, of: &Arc<Semaphore>) -> Option<WriteSlot> {
+        let hold = Arc::clone(of).try_acquire_owned().ok()?;
+        let permit = self.tx.clone().try_reserve_owned().ok()?;
+        Some(WriteSlot { permit, hold })
     }
 
-    /// Queues a job if there is room; returns whether it was queued.
+    /// For one ranked simulation: a slot for its start row, to send at once, and the slot its
+    /// result (finish or abort) will take, which keeps its seat until written. All or nothing.
+    ///
+    /// # Errors
+    /// [`ReserveError::NoSeat`] when every seat is taken, [`ReserveError::QueueFull`] when the
+    /// everyday part of the queue is full.
+    pub fn reserve_ranked(&self) -> Result<(WriteSlot, WriteSlot), ReserveError> {
+        let finish = self.slot(&self.seats).ok_or(ReserveError::NoSeat)?;
+        let start = self.slot(&self.room).ok_or(ReserveError::QueueFull)?;
+        Ok((start, finish))
+    }
+
+    /// Queues an everyday job if there is room; returns whether it was queued.
     pub fn try_send(&self, job: WriteJob) -> bool {
-        self.tx.try_send(job).is_ok()
+        self.slot(&self.room).map(|s| s.send(job)).is_some()
     }
 
-    /// Jobs waiting (reserved slots included).
+    /// Jobs waiting, and slots reserved for ranked results.
     pub fn depth(&self) -> usize {
         self.tx.max_capacity() - self.tx.capacity()
     }
@@ -84,20 +137,31 @@ impl Writes {
 /// The task that writes.
 #[derive(Debug)]
 pub struct Writer {
-    rx: mpsc::Receiver<WriteJob>,
+    rx: mpsc::Receiver<Queued>,
     db: Db,
     boards: Option<Arc<Leaderboards>>,
     healthy: Arc<AtomicBool>,
 }
 
 impl Writer {
-    /// A queue of `capacity` jobs writing to `db`, waking `boards`' projector after finishes.
-    pub fn new(db: Db, capacity: usize, boards: Option<Arc<Leaderboards>>) -> (Writes, Self) {
-        let (tx, rx) = mpsc::channel(capacity.max(2));
+    /// A queue writing to `db` that holds `capacity` jobs besides the finish slots of up to
+    /// `seats` running ranked attempts, waking `boards`' projector after finishes.
+    pub fn new(
+        db: Db,
+        capacity: usize,
+        seats: usize,
+        boards: Option<Arc<Leaderboards>>,
+    ) -> (Writes, Self) {
+        // The semaphores bound each part; the channel holds both.
+        let capacity = capacity.max(1);
+        let seats = seats.max(1);
+        let (tx, rx) = mpsc::channel(capacity + seats);
         let healthy = Arc::new(AtomicBool::new(true));
         (
             Writes {
                 tx,
+                room: Arc::new(Semaphore::new(capacity)),
+                seats: Arc::new(Semaphore::new(seats)),
                 healthy: Arc::clone(&healthy),
             },
             Self {
@@ -139,12 +203,13 @@ impl Writer {
     }
 
     /// Writes one job, retrying until it succeeds or `deadline` passes; returns whether it
-    /// was written.
-    async fn write(&self, job: WriteJob, deadline: Option<tokio::time::Instant>) -> bool {
+    /// was written. Its permit goes back when this returns.
+    async fn write(&self, queued: Queued, deadline: Option<tokio::time::Instant>) -> bool {
+        let job = &queued.job;
         let mut backoff = FIRST_BACKOFF;
         let mut failures = 0u32;
         loop {
-            match self.attempt(&job).await {
+            match self.attempt(job).await {
                 Ok(()) => {
                     if failures > 0 {
                         info!(
