@@ -93,13 +93,15 @@ impl WriteSlot {
 /// Why a ranked attempt could not reserve its writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReserveError {
-    /// As many ranked attempts as the server allows are running.
+    /// Every seat is taken: as many ranked attempts as the server allows are running or have
+    /// results still to write.
     NoSeat,
     /// The queue is full: the database is down or behind.
     QueueFull,
 }
 
 impl Writes {
+    /// A slot in the part `of` counts, or `None` when that part is full.
     fn slot(&self, of: &Arc<Semaphore>) -> Option<WriteSlot> {
         let hold = Arc::clone(of).try_acquire_owned().ok()?;
         let permit = self.tx.clone().try_reserve_owned().ok()?;
