@@ -79,13 +79,15 @@ pub struct Config {
     /// `receipt-key` beside the SQLite database; required with Postgres unless the key is given).
     #[arg(long, env = "STAMPEDE_RECEIPT_KEY_FILE")]
     pub receipt_key_file: Option<PathBuf>,
-    /// Jobs the storage write queue holds besides the slots running ranked attempts keep for
-    /// their results; when it is full (the database is down or behind), ranked starts are
-    /// refused.
+    /// Everyday jobs the storage write queue holds (new players, start rows, revocations),
+    /// besides the seats of ranked attempts; when it is full (the database is down or behind),
+    /// ranked starts are refused.
     #[arg(long, env = "STAMPEDE_WRITE_QUEUE", default_value_t = 1024)]
     pub write_queue: usize,
-    /// Ranked simulations this server runs at once, each with a write-queue slot kept for its
-    /// result; past it, ranked starts are refused as busy (practice rooms still start).
+    /// Seats for ranked simulations: one is held from a simulation's start until its result
+    /// is written (a race takes one per player), so it bounds the results queued during a
+    /// database outage too, each with its action log. When all are taken, ranked starts are
+    /// refused (practice rooms still start).
     #[arg(long, env = "STAMPEDE_MAX_RANKED", default_value_t = 10_000)]
     pub max_ranked: usize,
     /// This server's name in the attempts it owns; its running attempts are aborted when a

@@ -390,12 +390,13 @@ async fn running_attempts_never_fill_the_write_queue_but_a_stalled_database_does
         // Slow enough that every run below is still running when the test ends.
         clock_rate: 1.0,
         database_url: pg.url(),
-        write_queue: 2,
+        write_queue: 3,
         ..test_config()
     })
     .await;
-    // Each running ranked attempt keeps a slot for its result, beside the queue's 2: many
-    // more than 2 run at once while the database keeps up.
+    // Each running ranked attempt keeps a slot for its result beside the queue's 3 (which
+    // every login's player row and every start row pass through): many more than 3 run at
+    // once while the database keeps up.
     let mut running = Vec::new();
     for n in 0..5 {
         let (c, started) = try_start(addr, &format!("Run{n}"), false).await;
@@ -406,8 +407,8 @@ async fn running_attempts_never_fill_the_write_queue_but_a_stalled_database_does
         running.push(c);
     }
 
-    // With the database stalled, start rows pile up in the queue's 2 slots (the writer holds a
-    // third while it retries), and then ranked starts are refused: practice still starts.
+    // With the database stalled, player and start rows stay in the queue's 3 slots (the one
+    // being retried included), and soon a ranked start is refused: practice still starts.
     pg.pause();
     let mut refused = None;
     for n in 0..6 {

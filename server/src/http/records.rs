@@ -314,7 +314,11 @@ pub(crate) async fn storage_checks(state: &AppState) -> (bool, serde_json::Value
         ok,
         serde_json::json!({
             "database": { "backend": state.storage.db.backend().name(), "ok": db },
-            "write_queue": { "depth": queue, "last_write_ok": state.storage.writes.healthy() },
+            "write_queue": {
+                "depth": queue,
+                "ranked_seats_taken": state.storage.writes.seats_taken(),
+                "last_write_ok": state.storage.writes.healthy(),
+            },
             "leaderboards": { "backend": state.storage.boards.backend(), "built": board_ok },
         }),
     )

@@ -68,8 +68,10 @@ pub struct Writes {
     tx: mpsc::Sender<Queued>,
     /// Everyday jobs queued or being written, at most `capacity`.
     room: Arc<Semaphore>,
+    capacity: usize,
     /// Ranked attempts running or with a result not yet written.
     seats: Arc<Semaphore>,
+    max_seats: usize,
     healthy: Arc<AtomicBool>,
 }
 
@@ -96,7 +98,7 @@ pub enum ReserveError {
     /// Every seat is taken: as many ranked attempts as the server allows are running or have
     /// results still to write.
     NoSeat,
-    /// The queue is full: the database is down or behind.
+    /// The queue is full (the database is down or behind), or the writer has stopped.
     QueueFull,
 }
 
@@ -115,6 +117,10 @@ impl Writes {
     /// [`ReserveError::NoSeat`] when every seat is taken, [`ReserveError::QueueFull`] when the
     /// everyday part of the queue is full.
     pub fn reserve_ranked(&self) -> Result<(WriteSlot, WriteSlot), ReserveError> {
+        if self.tx.is_closed() {
+            // The writer has stopped (shutting down): nothing more can be recorded.
+            return Err(ReserveError::QueueFull);
+        }
         let finish = self.slot(&self.seats).ok_or(ReserveError::NoSeat)?;
         let start = self.slot(&self.room).ok_or(ReserveError::QueueFull)?;
         Ok((start, finish))
@@ -125,9 +131,15 @@ impl Writes {
         self.slot(&self.room).map(|s| s.send(job)).is_some()
     }
 
-    /// Jobs waiting, and slots reserved for ranked results.
+    /// Everyday jobs queued or being written: when it reaches the capacity, ranked starts are
+    /// refused.
     pub fn depth(&self) -> usize {
-        self.tx.max_capacity() - self.tx.capacity()
+        self.capacity - self.room.available_permits()
+    }
+
+    /// Ranked attempts running or with a result still to write, each holding a seat.
+    pub fn seats_taken(&self) -> usize {
+        self.max_seats - self.seats.available_permits()
     }
 
     /// Whether the last write succeeded (for `/readyz`).
@@ -163,7 +175,9 @@ impl Writer {
             Writes {
                 tx,
                 room: Arc::new(Semaphore::new(capacity)),
+                capacity,
                 seats: Arc::new(Semaphore::new(seats)),
+                max_seats: seats,
                 healthy: Arc::clone(&healthy),
             },
             Self {
