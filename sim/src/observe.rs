@@ -228,8 +228,13 @@ impl World {
             s.p95_ms = self.p_guess[1] * 1000.0;
             s.p99_ms = self.p_guess[2] * 1000.0;
         }
-        // Serving, booting and restarting instances bill; crashed ones do not (per node, above).
-        s.cost_per_hour = (0..self.nodes.len()).map(|i| self.node_cost(i)).sum();
+        // Serving, booting and restarting instances bill; crashed ones do not. With detail on,
+        // `node_metrics` has just priced every node; bare reports price them here.
+        s.cost_per_hour = if self.detailed {
+            self.report.nodes.iter().map(|n| n.cost_per_hour).sum()
+        } else {
+            (0..self.nodes.len()).map(|i| self.node_cost(i)).sum()
+        };
         self.report.tick = self.tick;
         self.report.t = (self.tick + 1) as f64 * self.dt;
         self.report.system = s;
