@@ -567,19 +567,10 @@ impl RoomActor {
                 if !self.params.practice
                     && let Err(refused) = self.start_ranked()
                 {
-                    metrics::counter!("stampede_ranked_starts_refused_total").increment(1);
-                    let msg = match refused {
-                        ReserveError::NoSeat => {
-                            "this server is recording as many ranked runs as it can, so a \
-                             ranked attempt cannot start now; try again shortly, or play in a \
-                             practice room"
-                        }
-                        ReserveError::QueueFull => {
-                            "storage is behind, so a ranked attempt cannot start now; \
-                             try again shortly, or play in a practice room"
-                        }
-                    };
-                    return self.error(i, ErrorCode::StorageUnavailable, msg, None);
+                    let reason = refused.name();
+                    metrics::counter!("stampede_ranked_starts_refused_total", "reason" => reason)
+                        .increment(1);
+                    return self.error(i, ErrorCode::StorageUnavailable, &refused.message(), None);
                 }
                 self.countdown =
                     (COUNTDOWN_S * f64::from(self.params.level.tick_hz)).round() as u64;

@@ -102,6 +102,28 @@ pub enum ReserveError {
     QueueFull,
 }
 
+impl ReserveError {
+    /// A label for metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::NoSeat => "no_seat",
+            Self::QueueFull => "queue_full",
+        }
+    }
+
+    /// What a player is told.
+    pub fn message(self) -> String {
+        let why = match self {
+            Self::NoSeat => "this server is recording as many ranked runs as it can",
+            Self::QueueFull => "storage is behind",
+        };
+        format!(
+            "{why}, so a ranked attempt cannot start now; try again shortly, or play in a \
+             practice room"
+        )
+    }
+}
+
 impl Writes {
     /// A slot in the part `of` counts, or `None` when that part is full.
     fn slot(&self, of: &Arc<Semaphore>) -> Option<WriteSlot> {
