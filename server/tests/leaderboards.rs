@@ -274,6 +274,21 @@ async fn around_a_player_and_ranks(kind: Kind) {
             .unwrap()
             .is_none()
     );
+
+    // A run SQL has recorded but the index has not caught up with (its projector stopped here)
+    // is found around its player all the same, from SQL: "recorded" means "on the board".
+    rig.stop.cancel();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    play(&rig.db, "a-late", lv, &["p-late"], 500.0, 1.0, DAY).await;
+    let late = rig
+        .boards
+        .around(&b, "p-late", 5)
+        .await
+        .unwrap()
+        .expect("a recorded run is on the board before it is projected");
+    assert_eq!(late.source, "sql");
+    assert_eq!(late.entries[0].player.0, "p-late");
+    assert_eq!(late.entries[0].rank, 1);
 }
 
 /// Redis only: a flush makes reads fall back to SQL (same answers) until the projector has

@@ -389,7 +389,10 @@ impl Leaderboards {
         let limit = limit.clamp(1, MAX_PAGE);
         if !self.rebuilding.load(Ordering::Acquire) {
             match self.index.around(board, player, limit).await {
-                Ok(s) => return Ok(s.map(|s| page(board, &s, self.index.name()))),
+                Ok(Some(s)) => return Ok(Some(page(board, &s, self.index.name()))),
+                // The index trails SQL by the projector's lag: a run SQL has just recorded may
+                // not be in it yet, so SQL says whether the player is on the board.
+                Ok(None) => {}
                 Err(e) => Self::fell_back(&e),
             }
         }
